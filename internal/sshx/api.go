@@ -1,0 +1,99 @@
+// Package sshx runs one embedded script on one host over SSH, with its input
+// on stdin, through a pool that keeps one connection per user@host:port.
+//
+// This file is the package's contract; the implementation lives beside it.
+package sshx
+
+import (
+	"time"
+)
+
+// Config is how the provider reaches hosts. It mirrors the provider block.
+// Byte/string fields hold key material as given (PEM or authorized_keys
+// text), never file paths.
+type Config struct {
+	User                 string // default "root"
+	Port                 int    // default 22
+	Password             string
+	PrivateKey           string // PEM, may be encrypted
+	PrivateKeyPassphrase string
+	Certificate          string // OpenSSH user certificate (authorized_keys format)
+	Agent                bool   // use ssh-agent at AgentSocket
+	AgentSocket          string // usually $SSH_AUTH_SOCK
+	AgentIdentity        string // comment or authorized_keys line selecting one agent key
+
+	KnownHostsFile        string // path; "" means no file
+	HostKey               string // pinned public key or CA key (authorized_keys format, optional "@cert-authority " prefix)
+	InsecureIgnoreHostKey bool
+
+	Bastion *BastionConfig // nil = direct
+
+	Sudo               bool          // wrap scripts in `sudo -n` when User is not root
+	Timeout            time.Duration // connect budget: dial, handshake, auth, retries (default 1m)
+	MaxSessionsPerHost int           // default 2
+	KeepaliveInterval  time.Duration // default 15s; client closed after 3 missed replies
+}
+
+// BastionConfig is the jump host. Empty fields fall back to Config's values.
+type BastionConfig struct {
+	Host        string
+	Port        int
+	User        string
+	Password    string
+	PrivateKey  string
+	Certificate string
+	HostKey     string
+}
+
+// Target names one host. Empty/zero fields fall back to Config.
+type Target struct {
+	Host    string
+	Port    int
+	User    string
+	HostKey string
+}
+
+// Script is one embedded POSIX sh program. Name is used in logs and errors.
+// Body is a constant of this program, never built from user values.
+type Script struct {
+	Name string
+	Body string
+}
+
+// Result is what a script printed and how it exited.
+type Result struct {
+	Stdout     []byte
+	Stderr     []byte
+	ExitStatus int
+}
+
+// Stats counts what the pool opened, for tests and benchmarks.
+type Stats struct {
+	Connections int64 // SSH client connections established (targets and bastion)
+	Sessions    int64 // SSH sessions opened (one per Run that reached the host)
+}
+
+// Kind classifies a failure so callers can word diagnostics and decide
+// whether anything may have changed on the host.
+type Kind int
+
+const (
+	KindOther            Kind = iota
+	KindHostKeyMismatch       // presented key differs from the known/pinned one: fatal, never retried
+	KindUnknownHost           // no known_hosts entry and no pinned key
+	KindAuthFailed            // every auth method refused
+	KindSudoPassword          // sudo -n: a password is required
+	KindSudoTTY               // sudo: you must have a tty
+	KindTimeout               // connect budget or command deadline exceeded before the script started
+	KindOutcomeUnknown        // connection/session lost after the script started: it may have run
+	KindConnect               // dial/handshake failure after retries (host down, refused)
+	KindConfig                // invalid Config (bad key, passphrase, host_key, known_hosts)
+)
+
+// Error is the typed error every Pool method returns.
+type Error struct {
+	Kind   Kind
+	Host   string // user@host:port
+	Script string // script name, when running one
+	Err    error  // underlying cause
+}
