@@ -1,0 +1,242 @@
+package hostops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+)
+
+// busyboxBin is a directory of busybox applet links, so that the busybox
+// shell also uses busybox's cat, dd, mv, awk ... as on Alpine.
+var busyboxBin string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if bb, err := exec.LookPath("busybox"); err == nil {
+			dir, err := os.MkdirTemp("", "hostops-busybox-")
+			if err == nil {
+				defer os.RemoveAll(dir)
+				if exec.Command(bb, "--install", "-s", dir).Run() == nil {
+					busyboxBin = dir
+				}
+			}
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// shellCase is one shell the scripts must run under.
+type shellCase struct {
+	name  string
+	shell string
+	env   []string
+}
+
+func shells(t *testing.T) []shellCase {
+	t.Helper()
+	var out []shellCase
+	if _, err := exec.LookPath("dash"); err == nil {
+		out = append(out, shellCase{name: "dash", shell: "dash"})
+	}
+	if bb, err := exec.LookPath("busybox"); err == nil && busyboxBin != "" {
+		out = append(out, shellCase{name: "busybox", shell: bb + " sh", env: []string{"PATH=" + busyboxBin}})
+	}
+	if bash, err := exec.LookPath("bash"); err == nil {
+		// /bin/sh on RHEL-like hosts.
+		out = append(out, shellCase{name: "bash", shell: bash + " --posix"})
+	}
+	if len(out) == 0 {
+		t.Skip("neither dash nor busybox is installed")
+	}
+	return out
+}
+
+// forShells runs f once per shell as a subtest.
+func forShells(t *testing.T, f func(t *testing.T, sc shellCase)) {
+	t.Helper()
+	for _, sc := range shells(t) {
+		t.Run(sc.name, func(t *testing.T) { f(t, sc) })
+	}
+}
+
+func (sc shellCase) runner(root string) LocalRunner {
+	return LocalRunner{Shell: sc.shell, Root: root, Env: sc.env}
+}
+
+func testCtx(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var noTarget = sshx.Target{Host: "fake"}
+
+// Golden lines in the kernel's /proc/net/tcp{,6} format (captured on Linux
+// 6.18 in a network namespace): LISTEN on 127.0.0.1:6379 with one
+// established pair, LISTEN on [::]:8080 and [::1]:443, plus a TIME_WAIT
+// entry and a duplicate LISTEN port across families.
+const (
+	goldenTCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode                                                     
+   0: 0100007F:18EB 00000000:0000 0A 00000000:00000001 00:00000000 00000000     0        0 27967 2 00000000f97e8046 100 0 0 10 0                     
+   1: 0100007F:D3F2 0100007F:18EB 01 00000000:00000000 00:00000000 00000000     0        0 27968 2 000000009db12a7d 20 0 0 10 -1                     
+   2: 0100007F:18EB 0100007F:D3F2 01 00000000:00000000 00:00000000 00000000     0        0 0 1 00000000075cbd65 20 0 0 10 -1                         
+   3: 0100007F:C350 0100007F:1F90 06 00000000:00000000 03:00000563 00000000     0        0 0 3 0000000021d5f9e5                                      
+   4: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 27970 1 0000000040a8f54c 100 0 0 10 0                     
+`
+	goldenTCP6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 27966 1 0000000040a8f54b 100 0 0 10 0
+   1: 00000000000000000000000001000000:01BB 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 27969 1 0000000000c443de 100 0 0 10 0
+`
+)
+
+// fakeRoot builds a root with the keys the tests use, a kernel release,
+// /proc/net/tcp{,6} and an empty /etc/sysctl.d.
+func fakeRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	files := map[string]string{
+		"proc/sys/kernel/osrelease":                    "6.1.0-fake\n",
+		"proc/sys/net/ipv4/tcp_tw_reuse":               "2\n",
+		"proc/sys/net/ipv4/tcp_fin_timeout":            "60\n",
+		"proc/sys/net/ipv4/tcp_max_tw_buckets":         "262144\n",
+		"proc/sys/net/ipv4/tcp_timestamps":             "1\n",
+		"proc/sys/net/ipv4/ip_local_port_range":        "32768\t60999\n",
+		"proc/sys/net/ipv4/ip_local_reserved_ports":    "\n",
+		"proc/sys/net/ipv4/ip_unprivileged_port_start": "1024\n",
+		"proc/sys/net/core/somaxconn":                  "4096\n",
+		"proc/net/tcp":                                 goldenTCP,
+		"proc/net/tcp6":                                goldenTCP6,
+	}
+	for p, c := range files {
+		writeFile(t, filepath.Join(root, p), c)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "etc/sysctl.d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func writeFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// procValue is the fake kernel's value of key, trailing newline trimmed.
+func procValue(t *testing.T, root, key string) string {
+	t.Helper()
+	return strings.TrimSuffix(readFile(t, filepath.Join(root, "proc/sys", strings.ReplaceAll(key, ".", "/"))), "\n")
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// dirEntries lists a directory, dotfiles included (to catch stray temp files).
+func dirEntries(t *testing.T, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// setImmutable sets or clears FS_IMMUTABLE_FL: even root then gets EPERM
+// when writing p (or creating files in it, for a directory). The flag is
+// cleared in t.Cleanup so TempDir removal works. Skips the test when the
+// filesystem does not support it.
+func setImmutable(t *testing.T, p string) {
+	t.Helper()
+	const (
+		fsIocGetflags = 0x80086601
+		fsIocSetflags = 0x40086602
+		fsImmutableFl = 0x10
+	)
+	ioctl := func(on bool) error {
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var flags int32
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), fsIocGetflags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+			return e
+		}
+		if on {
+			flags |= fsImmutableFl
+		} else {
+			flags &^= fsImmutableFl
+		}
+		if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), fsIocSetflags, uintptr(unsafe.Pointer(&flags))); e != 0 {
+			return e
+		}
+		return nil
+	}
+	if err := ioctl(true); err != nil {
+		t.Skipf("cannot make %s immutable: %v", p, err)
+	}
+	t.Cleanup(func() {
+		if err := ioctl(false); err != nil {
+			t.Errorf("clearing immutable flag on %s: %v", p, err)
+		}
+	})
+}
+
+// runRaw runs a script body with raw stdin (bypassing Go's validation).
+func runRaw(t *testing.T, r Runner, s sshx.Script, stdin string) *sshx.Result {
+	t.Helper()
+	res, err := r.Run(testCtx(t), noTarget, s, []byte(stdin))
+	if err != nil {
+		t.Fatalf("run %s: %v", s.Name, err)
+	}
+	return res
+}
+
+func lastLine(out []byte) string {
+	s := strings.TrimSuffix(string(out), "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// stat returns inode and mtime, to prove a file was not rewritten.
+func stat(t *testing.T, p string) string {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return fmt.Sprintf("ino=%d mtime=%s", st.Ino, fi.ModTime().Format(time.RFC3339Nano))
+}

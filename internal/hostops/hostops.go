@@ -1,0 +1,169 @@
+// Package hostops holds the host operations of the tcp_tuning resource:
+// read, apply and delete. Each is one SSH exec of one embedded POSIX sh
+// script (see scripts/) that takes its input as line records on stdin and
+// prints line records on stdout, ending with an "end ok" or "end error"
+// marker. Values are data, never part of a command line.
+//
+// The scripts honour TCP_TUNING_ROOT, TCP_TUNING_PROC and
+// TCP_TUNING_ETC_ROOT (path prefixes, empty on real hosts), so they are
+// tested against fake root directories with LocalRunner.
+package hostops
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+)
+
+// Runner runs one script on one host with stdin as its input. *sshx.Pool
+// satisfies it; LocalRunner runs scripts on this machine.
+type Runner interface {
+	Run(ctx context.Context, t sshx.Target, s sshx.Script, stdin []byte) (*sshx.Result, error)
+}
+
+// DefaultMarker is the first line of every file RenderFile writes with it;
+// Read reports a file whose first line equals the marker as Managed.
+const DefaultMarker = "# Managed by Terraform (terraform-provider-tcp, tcp_tuning). Manual changes are overwritten."
+
+// ReadRequest says what Read reports.
+type ReadRequest struct {
+	Keys        []string // sysctl keys (net.*) whose live values are read
+	PersistPath string   // persisted file to report in full ("" = none)
+	Facts       bool     // also read listening ports, ip_unprivileged_port_start and every sysctl.d file
+	Marker      string   // first line of a managed file; "" = DefaultMarker
+}
+
+// KeyState is one live sysctl.
+type KeyState struct {
+	Exists   bool   // /proc/sys/<key> exists (false: unknown to the kernel or not in this network namespace)
+	Readable bool   // the value could be read
+	Writable bool   // the file grants write access (root: owner bits of the proc entry)
+	Value    string // raw value as the kernel prints it, trailing newline trimmed (newlines inside become spaces)
+}
+
+// SysctlFile is one sysctl.d file.
+type SysctlFile struct {
+	Path    string            // host path, e.g. /etc/sysctl.d/90-tcp-tuning.conf
+	Managed bool              // first line equals the marker
+	Name    string            // managed files: the "# name: " header line (the resource name)
+	Values  map[string]string // key -> raw value, net.* keys only, later lines win
+	Target  string            // symlink target as stored, when Path is a symlink
+	Missing bool              // Path is a dangling symlink (or a link loop)
+	// Content is the exact text of the persisted file (ReadResult.File only;
+	// empty for the facts files).
+	Content string
+}
+
+// ReadResult is what Read found.
+type ReadResult struct {
+	KernelRelease string              // /proc/sys/kernel/osrelease, or uname -r
+	Keys          map[string]KeyState // one entry for every requested key
+	File          *SysctlFile         // the persisted file; nil when absent
+
+	// Only when ReadRequest.Facts:
+	UnprivilegedPortStart int64        // net.ipv4.ip_unprivileged_port_start (1024 when the kernel lacks it)
+	ListeningPorts        []int64      // TCP ports in LISTEN, IPv4 and IPv6, sorted, unique
+	SysctlFiles           []SysctlFile // every *.conf of the sysctl.d directories, then /etc/sysctl.conf; Values hold only requested keys
+}
+
+// Write is one live value to set.
+type Write struct {
+	Key    string // net.* sysctl key
+	Value  string // what is written to /proc/sys (one line; "" writes a bare newline)
+	Expect string // what the kernel should print back, compared after collapsing whitespace; "" = Value
+}
+
+// ApplyRequest is one all-or-nothing apply.
+type ApplyRequest struct {
+	Writes      []Write // in order; keys already at Expect are skipped
+	PersistPath string  // e.g. /etc/sysctl.d/90-tcp-tuning.conf
+	FileContent *string // full new file text; nil = leave the file alone; unchanged bytes are not rewritten
+	RemoveFile  bool    // remove PersistPath (the link itself if it is a symlink)
+}
+
+// ApplyResult is what Apply did.
+type ApplyResult struct {
+	Before      map[string]string // raw value of every requested key before the apply (written or not)
+	Wrote       []string          // keys actually written, in order
+	FileWritten bool
+	FileRemoved bool
+}
+
+// DeleteRequest restores values and removes the persisted file.
+type DeleteRequest struct {
+	Restore     []Write // original values to put back; keys already at Expect are skipped
+	PersistPath string  // "" = leave files alone
+}
+
+// DeleteResult is what Delete did.
+type DeleteResult struct {
+	Restored    []string // keys written
+	Gone        []string // keys the kernel does not have (nothing to restore)
+	Failed      []string // keys that could not be restored (see the returned error)
+	FileRemoved bool
+}
+
+// WriteError is a failed apply or delete step. For Apply, every change
+// made so far has been undone when RolledBack is true.
+type WriteError struct {
+	Key     string // failing sysctl key; "" when the persisted file failed
+	Path    string // the persisted file, when it failed
+	Value   string // the value that was being written
+	Errno   string // ENOENT, EACCES, EPERM, EINVAL, EISDIR, ENOTDIR, EROFS, ENOSPC, ERANGE, EBUSY, EIO, ELOOP, EINTR, MISMATCH (read back differs) or EUNKNOWN
+	Message string // the host's message
+	// RolledBack: every live value and the file are as before the apply.
+	RolledBack bool
+	// RollbackFailures names what could not be restored (keys, or "file").
+	RollbackFailures []string
+}
+
+func (e *WriteError) Error() string {
+	var b strings.Builder
+	if e.Key != "" {
+		fmt.Fprintf(&b, "writing %s = %q failed: %s", e.Key, e.Value, e.Errno)
+	} else {
+		fmt.Fprintf(&b, "writing %s failed: %s", e.Path, e.Errno)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, " (%s)", e.Message)
+	}
+	switch {
+	case e.RolledBack:
+		b.WriteString("; previous values and file restored")
+	case len(e.RollbackFailures) > 0:
+		fmt.Fprintf(&b, "; could not restore: %s", strings.Join(e.RollbackFailures, ", "))
+	}
+	return b.String()
+}
+
+// ProtocolError means the script's output could not be understood or was
+// cut short (no end marker): the outcome on the host is unknown.
+type ProtocolError struct {
+	Script     string
+	Reason     string
+	ExitStatus int
+	Stderr     string // last part of stderr, for diagnostics
+}
+
+func (e *ProtocolError) Error() string {
+	s := fmt.Sprintf("%s: unreadable script output (%s), exit status %d; the outcome on the host is unknown", e.Script, e.Reason, e.ExitStatus)
+	if e.Stderr != "" {
+		s += ": " + e.Stderr
+	}
+	return s
+}
+
+// ScriptError is a structured "error <code> <message>" from a script that
+// stopped before changing anything (code "input": rejected input, "tmp":
+// no temporary directory, "awk": a file could not be parsed).
+type ScriptError struct {
+	Script  string
+	Code    string
+	Message string
+}
+
+func (e *ScriptError) Error() string {
+	return fmt.Sprintf("%s: %s error: %s", e.Script, e.Code, e.Message)
+}

@@ -1,0 +1,308 @@
+# apply.sh: all-or-nothing apply of live sysctl values and the persisted file.
+#
+# Input records (stdin), terminated by "end" (without it nothing is changed):
+#   persist <path>     the persisted file (absolute host path, *.conf)
+#   w <key> <value>    write <value> to /proc/sys/<key> (value: rest of line)
+#   x <expect>         what the kernel prints back for the preceding w
+#   content            a new file text follows (absent: leave the file alone)
+#   l <text>           one line of the new file text
+#   noeol              the new text does not end with a newline
+#   rm                 remove the persisted file
+#   end
+# Output records, then "end ok" (exit 0) or "end error" (exit 1 or 2):
+#   before <key> <value>        value of every requested key before any change
+#   wrote <key>                 written (only on success)
+#   file none|unchanged|written|removed|absent
+#   fail <key>|- <errno> <msg>  the failing step ("-" = the persisted file)
+#   rollback ok | rollback failed <key|file>...
+#   error <code> <msg>          input or setup error; nothing was changed
+#
+# Steps: validate all input; read every key (fail on ENOENT before any
+# change); skip keys already at their expected value; replace the file
+# atomically when its bytes differ (temp in the target's directory, fsync,
+# rename; a symlink's target is replaced and the link kept); write each
+# live value and read it back. Any failure restores every written key and
+# the previous file before reporting.
+
+setup_work
+
+n=0
+persist=
+content=
+pend=
+haspend=
+noeol=
+rmfile=
+gotend=
+inerr=
+while IFS= read -r line; do
+	op=${line%% *}
+	case $line in
+	*" "*) rest=${line#* } ;;
+	*) rest= ;;
+	esac
+	case $op in
+	persist)
+		valid_path "$rest" || {
+			inerr="invalid persist path: $rest"
+			break
+		}
+		persist=$rest
+		;;
+	w)
+		k=${rest%% *}
+		case $rest in
+		*" "*) v=${rest#* } ;;
+		*) v= ;;
+		esac
+		valid_key "$k" || {
+			inerr="invalid key: $k"
+			break
+		}
+		n=$((n + 1))
+		printf '%s\n' "$k" >"$W/k.$n"
+		printf '%s\n' "$v" >"$W/v.$n"
+		printf '%s\n' "$v" >"$W/x.$n"
+		;;
+	x)
+		[ "$n" -gt 0 ] || {
+			inerr="x record before any w record"
+			break
+		}
+		printf '%s\n' "$rest" >"$W/x.$n"
+		;;
+	content)
+		content=1
+		: >"$W/new"
+		;;
+	l)
+		[ -n "$content" ] || {
+			inerr="l record before the content record"
+			break
+		}
+		[ -z "$haspend" ] || printf '%s\n' "$pend" >>"$W/new"
+		pend=$rest
+		haspend=1
+		;;
+	noeol) noeol=1 ;;
+	rm) rmfile=1 ;;
+	end)
+		gotend=1
+		break
+		;;
+	*)
+		inerr="unknown record: $op"
+		break
+		;;
+	esac
+done
+if [ -n "$haspend" ]; then
+	if [ -n "$noeol" ]; then
+		printf '%s' "$pend" >>"$W/new"
+	else
+		printf '%s\n' "$pend" >>"$W/new"
+	fi
+fi
+[ -z "$inerr" ] || input_error "$inerr"
+[ -n "$gotend" ] || input_error "input truncated: no end record"
+if [ -n "$content" ] && [ -n "$rmfile" ]; then
+	input_error "content and rm are exclusive"
+fi
+if { [ -n "$content" ] || [ -n "$rmfile" ]; } && [ -z "$persist" ]; then
+	input_error "no persist path"
+fi
+
+JOURNAL=
+WROTE=
+FSTATE=
+FILE=none
+TMPF=
+BAK=
+F=
+T=
+D=
+
+# rollback: restore every journaled key (newest first) and the old file.
+# Sets RBFAIL to what could not be restored.
+rollback() {
+	RBFAIL=
+	for rb_i in $JOURNAL; do
+		IFS= read -r rb_k <"$W/k.$rb_i"
+		IFS= read -r rb_b <"$W/b.$rb_i"
+		key_path "$rb_k"
+		rb_p="$P/sys$KP"
+		if rb_c=$(cat "$rb_p" 2>/dev/null); then
+			oneline "$rb_c"
+			same_value "$ONE" "$rb_b" && continue
+		fi
+		if write_value "$rb_p" "$rb_b" && rb_c=$(cat "$rb_p" 2>/dev/null); then
+			oneline "$rb_c"
+			same_value "$ONE" "$rb_b" && continue
+		fi
+		RBFAIL="$RBFAIL $rb_k"
+	done
+	JOURNAL=
+	case $FSTATE in
+	replaced) mv -f "$BAK" "$T" 2>/dev/null || RBFAIL="$RBFAIL file" ;;
+	created) rm -f "$T" 2>/dev/null || RBFAIL="$RBFAIL file" ;;
+	removed) mv -f "$BAK" "$F" 2>/dev/null || RBFAIL="$RBFAIL file" ;;
+	esac
+	[ -z "$FSTATE" ] || sync_path "$D"
+	FSTATE=
+	BAK=
+	[ -z "$TMPF" ] || rm -f "$TMPF"
+	TMPF=
+}
+
+# fail KEY|- ERRNO MESSAGE: roll back, report, exit 1.
+fail() {
+	rollback
+	printf 'fail %s %s %s\n' "$1" "$2" "$3"
+	if [ -z "$RBFAIL" ]; then
+		printf 'rollback ok\n'
+	else
+		printf 'rollback failed%s\n' "$RBFAIL"
+	fi
+	finish error 1
+}
+
+chk_intr() {
+	[ -z "$INTR" ] || fail - EINTR "interrupted by a signal"
+}
+
+# 1. Current values of every key, before any change.
+todo=
+i=1
+while [ "$i" -le "$n" ]; do
+	IFS= read -r k <"$W/k.$i"
+	key_path "$k"
+	p="$P/sys$KP"
+	if [ -d "$p" ]; then
+		fail "$k" EISDIR "$p is a directory, not a sysctl"
+	fi
+	if [ ! -e "$p" ]; then
+		fail "$k" ENOENT "$p: No such file or directory (unknown to this kernel or not in this network namespace)"
+	fi
+	if ! cur=$(cat "$p" 2>"$W/err"); then
+		errmsg
+		fail "$k" "$ERRNO" "read: $MSG"
+	fi
+	oneline "$cur"
+	printf '%s\n' "$ONE" >"$W/b.$i"
+	printf 'before %s %s\n' "$k" "$ONE"
+	IFS= read -r x <"$W/x.$i"
+	same_value "$ONE" "$x" || todo="$todo $i"
+	i=$((i + 1))
+done
+chk_intr
+
+# 2. The persisted file.
+if [ -n "$content" ]; then
+	F="$E$persist"
+	resolve "$F" || fail - ELOOP "$persist: too many levels of symbolic links"
+	T=$RT
+	D=${T%/*}
+	[ -n "$D" ] || D=/
+	B=${T##*/}
+	if [ -d "$T" ]; then
+		fail - EISDIR "$T: Is a directory"
+	fi
+	if [ -e "$T" ] && [ ! -f "$T" ]; then
+		fail - EINVAL "$T: not a regular file"
+	fi
+	if [ -f "$T" ] && same_file "$W/new" "$T"; then
+		FILE=unchanged
+	else
+		if [ ! -d "$D" ]; then
+			mkdir -p "$D" 2>"$W/err" || {
+				errmsg
+				fail - "$ERRNO" "mkdir: $MSG"
+			}
+		fi
+		TMPF=$(mktemp "$D/.$B.XXXXXX" 2>"$W/err") || {
+			TMPF=
+			errmsg
+			fail - "$ERRNO" "mktemp: $MSG"
+		}
+		dd if="$W/new" of="$TMPF" bs=65536 2>"$W/err" || {
+			errmsg
+			fail - "$ERRNO" "write: $MSG"
+		}
+		chmod 644 "$TMPF" 2>"$W/err" || {
+			errmsg
+			fail - "$ERRNO" "chmod: $MSG"
+		}
+		sync_path "$TMPF"
+		if [ -f "$T" ]; then
+			BAK="$TMPF.old"
+			if ! ln "$T" "$BAK" 2>/dev/null; then
+				cp -p "$T" "$BAK" 2>"$W/err" || {
+					BAK=
+					errmsg
+					fail - "$ERRNO" "backup: $MSG"
+				}
+			fi
+			FSTATE=replaced
+		else
+			FSTATE=created
+		fi
+		mv -f "$TMPF" "$T" 2>"$W/err" || {
+			errmsg
+			fail - "$ERRNO" "rename: $MSG"
+		}
+		TMPF=
+		sync_path "$D"
+		FILE=written
+	fi
+elif [ -n "$rmfile" ]; then
+	F="$E$persist"
+	D=${F%/*}
+	[ -n "$D" ] || D=/
+	if [ -L "$F" ] || [ -e "$F" ]; then
+		if [ -d "$F" ] && [ ! -L "$F" ]; then
+			fail - EISDIR "$F: Is a directory"
+		fi
+		BAK="$D/.${F##*/}.tcp-tuning-old.$$"
+		rm -f "$BAK"
+		mv -f "$F" "$BAK" 2>"$W/err" || {
+			BAK=
+			errmsg
+			fail - "$ERRNO" "remove: $MSG"
+		}
+		FSTATE=removed
+		sync_path "$D"
+		FILE=removed
+	else
+		FILE=absent
+	fi
+fi
+chk_intr
+
+# 3. Live values, each read back.
+for i in $todo; do
+	chk_intr
+	IFS= read -r k <"$W/k.$i"
+	IFS= read -r v <"$W/v.$i"
+	IFS= read -r x <"$W/x.$i"
+	key_path "$k"
+	p="$P/sys$KP"
+	JOURNAL="$i $JOURNAL"
+	write_value "$p" "$v" || fail "$k" "$ERRNO" "$MSG"
+	if ! cur=$(cat "$p" 2>"$W/err"); then
+		errmsg
+		fail "$k" "$ERRNO" "read back: $MSG"
+	fi
+	oneline "$cur"
+	same_value "$ONE" "$x" || fail "$k" MISMATCH "read back \"$ONE\", expected \"$x\""
+	WROTE="$WROTE $i"
+done
+chk_intr
+
+# 4. Commit: drop the backup.
+[ -z "$BAK" ] || rm -f "$BAK"
+for i in $WROTE; do
+	IFS= read -r k <"$W/k.$i"
+	printf 'wrote %s\n' "$k"
+done
+printf 'file %s\n' "$FILE"
+finish ok 0
