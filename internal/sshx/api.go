@@ -1,7 +1,6 @@
-// Package sshx runs one embedded script on one host over SSH, with its input
-// on stdin, through a pool that keeps one connection per user@host:port.
-//
 // This file is the package's contract; the implementation lives beside it.
+// The package documentation is in doc.go.
+
 package sshx
 
 import (
@@ -78,16 +77,16 @@ type Stats struct {
 type Kind int
 
 const (
-	KindOther            Kind = iota
-	KindHostKeyMismatch       // presented key differs from the known/pinned one: fatal, never retried
-	KindUnknownHost           // no known_hosts entry and no pinned key
-	KindAuthFailed            // every auth method refused
-	KindSudoPassword          // sudo -n: a password is required
-	KindSudoTTY               // sudo: you must have a tty
-	KindTimeout               // connect budget or command deadline exceeded before the script started
-	KindOutcomeUnknown        // connection/session lost after the script started: it may have run
-	KindConnect               // dial/handshake failure after retries (host down, refused)
-	KindConfig                // invalid Config (bad key, passphrase, host_key, known_hosts)
+	KindOther           Kind = iota
+	KindHostKeyMismatch      // presented key differs from the known/pinned one: fatal, never retried
+	KindUnknownHost          // no known_hosts entry and no pinned key
+	KindAuthFailed           // every auth method refused
+	KindSudoPassword         // sudo -n: a password is required
+	KindSudoTTY              // sudo: you must have a tty
+	KindTimeout              // connect budget or command deadline exceeded before the script started
+	KindOutcomeUnknown       // connection/session lost after the script started: it may have run
+	KindConnect              // dial/handshake failure after retries (host down, refused)
+	KindConfig               // invalid Config (bad key, passphrase, host_key, known_hosts)
 )
 
 // Error is the typed error every Pool method returns.

@@ -1,0 +1,295 @@
+package sshx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"golang.org/x/crypto/ssh"
+)
+
+// timeoutKillAfter is the grace period, in seconds, between the TERM that
+// the remote `timeout` sends and its KILL.
+const timeoutKillAfter = 5
+
+// Run executes script s on target t with stdin as its input and returns what
+// it printed and its exit status. A non-zero exit status is not an error.
+//
+// ctx bounds the whole call: waiting for a session slot, connecting (also
+// bounded by Config.Timeout) and the command itself. When ctx has a
+// deadline the remote command is also wrapped in `timeout`, because closing
+// a session does not stop a remote command. If ctx ends after the command
+// was started, the error is KindOutcomeUnknown: the script may have run.
+// The same holds when the connection drops, the session ends without an
+// exit status, the script is killed by a signal, or the remote `timeout`
+// stops it: none of these is ever reported as success.
+//
+// Every error is an *Error. The returned Result may be non-nil together
+// with an error (sudo failures, oversized output), carrying what the script
+// printed.
+func (p *Pool) Run(ctx context.Context, t Target, s Script, stdin []byte) (*Result, error) {
+	ep, err := p.endpoint(t)
+	if err != nil {
+		host := t.Host
+		if host != "" {
+			host = fmt.Sprintf("%s@%s", firstNonEmpty(t.User, p.cfg.User), host)
+		}
+		return nil, &Error{Kind: KindConfig, Host: host, Script: s.Name, Err: err}
+	}
+	hc, err := p.hostConn(ep.key)
+	if err != nil {
+		return nil, newError(KindOther, ep, s.Name, err)
+	}
+	select {
+	case hc.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, newError(KindTimeout, ep, s.Name, fmt.Errorf("no free session slot (max_sessions_per_host = %d) before the deadline: %w",
+			p.cfg.MaxSessionsPerHost, ctx.Err()))
+	}
+	defer func() { <-hc.sem }()
+
+	sess, err := p.openSession(ctx, hc, ep)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			// Connect errors are shared by every caller of the dial (and
+			// cached): copy before naming the script.
+			c := *e
+			c.Script = s.Name
+			return nil, &c
+		}
+		return nil, newError(KindOther, ep, s.Name, err)
+	}
+	return p.runSession(ctx, ep, sess, s, stdin)
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// openSession returns a new session on hc's client, connecting if needed.
+// A refused session (sshd MaxSessions) is retried with backoff: opening a
+// session runs nothing on the host. A broken connection is replaced.
+func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ssh.Session, error) {
+	budget, ok := ctx.Deadline()
+	if !ok {
+		budget = time.Now().Add(p.cfg.Timeout)
+	}
+	backoff := sessionBackoffStart
+	refused, reconnects := 0, 0
+	for {
+		client, err := p.getClient(ctx, hc, ep)
+		if err != nil {
+			return nil, err
+		}
+		sess, err := client.NewSession()
+		if err == nil {
+			n := p.sessions.Add(1)
+			tflog.Trace(ctx, "ssh session opened", map[string]any{"host": ep.key, "sessions": n})
+			return sess, nil
+		}
+		var oce *ssh.OpenChannelError
+		if !errors.As(err, &oce) {
+			// The connection died under us: nothing ran; reconnect.
+			hc.drop(client)
+			reconnects++
+			if reconnects > 2 {
+				return nil, newError(KindConnect, ep, "", fmt.Errorf("the connection keeps failing when opening a session: %w", err))
+			}
+			continue
+		}
+		refused++
+		if time.Until(budget) < backoff {
+			if ctx.Err() != nil || ok {
+				return nil, newError(KindTimeout, ep, "", fmt.Errorf("the host refused %d session request(s) before the deadline (check sshd MaxSessions against max_sessions_per_host): %w", refused, err))
+			}
+			return nil, newError(KindConnect, ep, "", fmt.Errorf("the host refused %d session request(s) (check sshd MaxSessions against max_sessions_per_host): %w", refused, err))
+		}
+		tflog.Debug(ctx, "ssh session refused, retrying", map[string]any{"host": ep.key, "refused": refused, "error": err.Error()})
+		if p.onSessionRetry != nil {
+			p.onSessionRetry(ep.key, err)
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, newError(KindTimeout, ep, "", fmt.Errorf("the host refused %d session request(s) before the deadline: %w", refused, ctx.Err()))
+		}
+		backoff = min(backoff*2, sessionBackoffMax)
+	}
+}
+
+// runSession runs s on sess and closes it.
+func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, s Script, stdin []byte) (*Result, error) {
+	defer sess.Close()
+	fail := func(kind Kind, err error) error { return newError(kind, ep, s.Name, err) }
+
+	stdinPipe, err := sess.StdinPipe()
+	if err != nil {
+		return nil, fail(KindOther, err)
+	}
+	var stdout, stderr cappedBuffer
+	sess.Stdout, sess.Stderr = &stdout, &stderr
+
+	sudo := p.cfg.Sudo && ep.user != "root"
+	remoteTimeout := 0
+	if dl, ok := ctx.Deadline(); ok {
+		remoteTimeout = remoteTimeoutSeconds(time.Until(dl))
+	}
+	cmd := buildCommand(s.Body, sudo, remoteTimeout)
+
+	if err := ctx.Err(); err != nil {
+		return nil, fail(KindTimeout, fmt.Errorf("the deadline passed before the script started: %w", err))
+	}
+	closedByCtx := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		close(closedByCtx)
+		sess.Close()
+	})
+	defer stop()
+
+	started := time.Now()
+	tflog.Debug(ctx, "ssh script starting", map[string]any{"host": ep.key, "script": s.Name, "sudo": sudo, "remote_timeout_s": remoteTimeout})
+	if err := sess.Start(cmd); err != nil {
+		select {
+		case <-closedByCtx:
+			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed while the host was starting the script; it may have run: %w", ctx.Err()))
+		default:
+		}
+		if err.Error() == "ssh: command "+cmd+" failed" {
+			return nil, fail(KindOther, errors.New("the host refused to run the command (exec request denied)"))
+		}
+		return nil, fail(KindOutcomeUnknown, fmt.Errorf("the connection failed while starting the script; it may have run: %w", err))
+	}
+	stdinDone := make(chan struct{})
+	go func() {
+		defer close(stdinDone)
+		// Errors mean the command exited without reading all of its
+		// input; its exit status tells the rest.
+		_, _ = stdinPipe.Write(stdin)
+		_ = stdinPipe.Close()
+	}()
+	waitErr := sess.Wait()
+	elapsed := time.Since(started)
+	sess.Close()
+	<-stdinDone
+
+	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exitErr *ssh.ExitError
+	switch {
+	case waitErr == nil:
+	case errors.As(waitErr, &exitErr) && exitErr.Signal() == "":
+		res.ExitStatus = exitErr.ExitStatus()
+	default:
+		select {
+		case <-closedByCtx:
+			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed after %s while the script was running; the session was closed and the script may have run partly or completely: %w",
+				elapsed.Round(time.Millisecond), ctx.Err()))
+		default:
+		}
+		if exitErr != nil {
+			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the script was killed by signal %s after %s; it may have run partly", exitErr.Signal(), elapsed.Round(time.Millisecond)))
+		}
+		var missing *ssh.ExitMissingError
+		if errors.As(waitErr, &missing) {
+			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the session ended without an exit status (connection lost?); the script may have run: %w", waitErr))
+		}
+		return nil, fail(KindOutcomeUnknown, fmt.Errorf("the connection failed while the script was running; it may have run: %w", waitErr))
+	}
+	tflog.Debug(ctx, "ssh script finished", map[string]any{"host": ep.key, "script": s.Name, "exit_status": res.ExitStatus,
+		"duration": elapsed.Round(time.Millisecond).String(), "stdout_bytes": len(res.Stdout), "stderr_bytes": len(res.Stderr)})
+
+	if remoteTimeout > 0 && (res.ExitStatus == 124 || res.ExitStatus == 128+9) && elapsed >= time.Duration(remoteTimeout)*time.Second {
+		return nil, fail(KindOutcomeUnknown, fmt.Errorf("the remote timeout (%ds) stopped the script (exit status %d); it may have run partly", remoteTimeout, res.ExitStatus))
+	}
+	if sudo && res.ExitStatus != 0 {
+		errText := string(res.Stderr)
+		switch {
+		case strings.Contains(errText, "a password is required"):
+			return res, fail(KindSudoPassword, fmt.Errorf("user %q cannot run sudo without a password; allow it with a NOPASSWD sudoers rule, or connect as root: %s",
+				ep.user, firstLine(errText)))
+		case strings.Contains(errText, "you must have a tty"):
+			return res, fail(KindSudoTTY, fmt.Errorf("sudo on this host requires a terminal (Defaults requiretty); disable requiretty for user %q, or connect as root: %s",
+				ep.user, firstLine(errText)))
+		}
+	}
+	if stdout.truncated || stderr.truncated {
+		return res, fail(KindOther, fmt.Errorf("the script printed more than %d bytes (exit status %d); output was truncated", MaxOutputBytes, res.ExitStatus))
+	}
+	return res, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// remoteTimeoutSeconds is the `timeout` given to the remote command for a
+// deadline d away: one second less, so that the host stops the script just
+// before we close the session, and at least one.
+func remoteTimeoutSeconds(d time.Duration) int {
+	n := int(d/time.Second) - 1
+	if n < 1 {
+		n = 1
+	}
+	return n
+}
+
+// shQuote quotes s as one POSIX shell word: inside single quotes nothing is
+// special, and each single quote in s is written as close-quote,
+// backslash-quote, open-quote.
+func shQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// buildCommand is the exec command line for a script body. body is a
+// constant of this program; timeoutSecs is computed from the deadline (0:
+// none). The `timeout` probe runs the exact syntax used, so a `timeout`
+// without -k (old busybox) falls back to running without it.
+func buildCommand(body string, sudo bool, timeoutSecs int) string {
+	inner := "sh -c " + shQuote(body)
+	cmd := inner
+	if timeoutSecs > 0 {
+		cmd = fmt.Sprintf("if timeout -k %d 1 true >/dev/null 2>&1; then exec timeout -k %d %d %s; else exec %s; fi",
+			timeoutKillAfter, timeoutKillAfter, timeoutSecs, inner, inner)
+	}
+	if sudo {
+		cmd = "sudo -n sh -c " + shQuote(cmd)
+	}
+	return cmd
+}
+
+// cappedBuffer keeps the first MaxOutputBytes written and discards the rest,
+// never failing a write (so the remote side never blocks on us).
+type cappedBuffer struct {
+	buf       []byte
+	truncated bool
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	room := MaxOutputBytes - len(b.buf)
+	if len(p) > room {
+		b.buf = append(b.buf, p[:max(room, 0)]...)
+		b.truncated = true
+		return len(p), nil
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+func (b *cappedBuffer) Bytes() []byte {
+	if b.buf == nil {
+		return []byte{}
+	}
+	return b.buf
+}
