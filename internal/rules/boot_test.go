@@ -52,4 +52,3 @@ func TestWinsAtBoot(t *testing.T) {
 		})
 	}
 }
-
