@@ -130,6 +130,7 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 				Optional: true,
 				MarkdownDescription: "Pinned host public key (`ssh-ed25519 AAAA…`) or host CA key (`@cert-authority ssh-ed25519 AAAA…`) " +
 					"that every host must present, unless a resource sets its own `host_key`. Takes precedence over `known_hosts_file`.",
+				Validators: []validator.String{hostKeyValidator{}},
 			},
 			"insecure_ignore_host_key": schema.BoolAttribute{
 				Optional: true,
@@ -166,6 +167,7 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"bastion_host_key": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Pinned host key or CA key of the bastion. Defaults to `host_key`, then `known_hosts_file`. The bastion's key is always checked.",
+				Validators:          []validator.String{hostKeyValidator{}},
 			},
 			"sudo": schema.BoolAttribute{
 				Optional: true,
@@ -242,6 +244,8 @@ func (p *tcpProvider) Configure(ctx context.Context, req provider.ConfigureReque
 	}
 	data.pool = pool
 	data.sudo = cfg.Sudo
+	data.user = cfg.User
+	data.port = cfg.Port
 	if p.poolHook != nil {
 		p.poolHook(pool)
 	}

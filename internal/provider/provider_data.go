@@ -1,0 +1,132 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/hostops"
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+)
+
+// providerData is what Configure hands to resources and data sources.
+type providerData struct {
+	pool    *sshx.Pool
+	sudo    bool
+	user    string // provider default user
+	port    int    // provider default port
+	unknown bool   // provider configuration not yet known (plan before dependencies exist)
+
+	mu    sync.Mutex
+	facts map[string]cachedRead // target+persist path -> last read in this process
+}
+
+// cachedRead is a host read kept so ModifyPlan can run host-aware rules
+// on the facts the refresh just read, without a second round trip.
+type cachedRead struct {
+	at   time.Time
+	keys map[string]bool
+	res  *hostops.ReadResult
+}
+
+// factsTTL bounds how old a refresh may be for plan-time rules to reuse it.
+const factsTTL = 2 * time.Minute
+
+func (d *providerData) remember(t sshx.Target, persistPath string, keys []string, res *hostops.ReadResult) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.facts == nil {
+		d.facts = map[string]cachedRead{}
+	}
+	k := map[string]bool{}
+	for _, key := range keys {
+		k[key] = true
+	}
+	d.facts[targetKey(t)+persistPath] = cachedRead{at: time.Now(), keys: k, res: res}
+}
+
+// recall returns a recent read of t that covered every key in keys.
+func (d *providerData) recall(t sshx.Target, persistPath string, keys []string) *hostops.ReadResult {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c, ok := d.facts[targetKey(t)+persistPath]
+	if !ok || time.Since(c.at) > factsTTL {
+		return nil
+	}
+	for _, k := range keys {
+		if !c.keys[k] {
+			return nil
+		}
+	}
+	return c.res
+}
+
+func (d *providerData) forget(t sshx.Target, persistPath string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.facts, targetKey(t)+persistPath)
+}
+
+func targetKey(t sshx.Target) string {
+	return fmt.Sprintf("%s@%s:%d/", t.User, t.Host, t.Port)
+}
+
+// providerDataFrom converts what the framework passes to Configure
+// callbacks of resources and data sources.
+func providerDataFrom(v any) (*providerData, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	if v == nil {
+		return nil, diags
+	}
+	d, ok := v.(*providerData)
+	if !ok {
+		diags.AddError("Unexpected Provider Data", fmt.Sprintf("Expected *providerData, got %T. Please report this issue to the provider developers.", v))
+		return nil, diags
+	}
+	return d, diags
+}
+
+// ready reports whether hosts can be reached; it explains why not.
+func (d *providerData) ready() diag.Diagnostics {
+	var diags diag.Diagnostics
+	switch {
+	case d == nil:
+		diags.AddError("Provider Not Configured", "The tcp provider was not configured, so no host can be reached. This is a bug in Terraform or the provider; please report it.")
+	case d.unknown || d.pool == nil:
+		diags.AddError("Provider Configuration Unknown",
+			"The tcp provider block depends on values that are not known yet (for example a key created in this same apply), "+
+				"so hosts cannot be reached in this phase. Apply the dependencies first (terraform apply -target=...), then apply again.")
+	}
+	return diags
+}
+
+// target builds the transport target from a resource's or data source's
+// per-host attributes; unset fields fall back to the provider block.
+func target(host types.String, port types.Int64, user types.String, hostKey types.String) sshx.Target {
+	return sshx.Target{
+		Host:    host.ValueString(),
+		Port:    int(port.ValueInt64()),
+		User:    user.ValueString(),
+		HostKey: hostKey.ValueString(),
+	}
+}
+
+// withTimeout bounds one host operation.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
+
+// resolve fills a target's unset user and port from the provider block.
+func (d *providerData) resolve(t sshx.Target) sshx.Target {
+	if t.User == "" {
+		t.User = d.user
+	}
+	if t.Port == 0 {
+		t.Port = d.port
+	}
+	return t
+}

@@ -1,0 +1,781 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostops"
+	"github.com/tcptune/terraform-provider-tcp/internal/rules"
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+)
+
+var (
+	_ resource.ResourceWithConfigure      = (*tuningResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*tuningResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*tuningResource)(nil)
+	_ resource.ResourceWithImportState    = (*tuningResource)(nil)
+)
+
+const (
+	defaultName     = "tcp-tuning"
+	defaultPriority = 90
+	defaultOpTime   = 5 * time.Minute
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// tuningResource is tcp_tuning: one host's TCP settings.
+type tuningResource struct {
+	data *providerData
+}
+
+// NewTuningResource returns the tcp_tuning resource.
+func NewTuningResource() resource.Resource { return &tuningResource{} }
+
+func (r *tuningResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_tuning"
+}
+
+func (r *tuningResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	d, diags := providerDataFrom(req.ProviderData)
+	resp.Diagnostics.Append(diags...)
+	r.data = d
+}
+
+func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	attrs := map[string]schema.Attribute{
+		"id": schema.StringAttribute{
+			Computed:            true,
+			MarkdownDescription: "`host:port/name`.",
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		},
+		"host": schema.StringAttribute{
+			Required:            true,
+			MarkdownDescription: "Address or name of the host to tune, reached over SSH. Changing it replaces the resource.",
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+		},
+		"port": schema.Int64Attribute{
+			Optional:            true,
+			MarkdownDescription: "SSH port of this host. Defaults to the provider's `port`. Changing it replaces the resource.",
+			PlanModifiers:       []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+			Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+		},
+		"user": schema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: "SSH user for this host. Defaults to the provider's `user`.",
+		},
+		"host_key": schema.StringAttribute{
+			Optional:            true,
+			MarkdownDescription: "Pinned host key or `@cert-authority` CA key for this host. Overrides the provider's `host_key` and `known_hosts_file`.",
+			Validators:          []validator.String{hostKeyValidator{}},
+		},
+		"behind_nat": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+			MarkdownDescription: "Whether clients may reach this host through NAT or a load balancer (LVS, cloud NAT). " +
+				"Defaults to `true`, which rejects `tcp_tw_recycle = 1`: it drops SYNs from clients behind a shared address. " +
+				"Only a validation input; nothing is written for it.",
+		},
+		"service_ports": schema.SetAttribute{
+			Optional: true, ElementType: types.Int64Type,
+			MarkdownDescription: "Ports your services listen on. A service port inside `ip_local_port_range` that is not in " +
+				"`ip_local_reserved_ports` is an error: an outgoing connection could take it and the service would fail to start. " +
+				"Only a validation input.",
+		},
+		"ip_local_port_range": schema.SingleNestedAttribute{
+			Optional: true,
+			MarkdownDescription: "`net.ipv4.ip_local_port_range`: the ephemeral ports `connect()` picks from. Each destination " +
+				"`ip:port` can hold at most this many (minus reserved) connections, TIME_WAIT included. Both ends are always written " +
+				"together. Prefer `min` and `max` of different parity. Kernel default `32768`–`60999`.",
+			Attributes: map[string]schema.Attribute{
+				"min": schema.Int64Attribute{Required: true, MarkdownDescription: "Lowest ephemeral port.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+				"max": schema.Int64Attribute{Required: true, MarkdownDescription: "Highest ephemeral port.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
+			},
+		},
+		"ip_local_reserved_ports": schema.SetAttribute{
+			Optional: true, ElementType: types.StringType,
+			MarkdownDescription: "`net.ipv4.ip_local_reserved_ports`: ports (`\"7005\"`) and ranges (`\"8001-8100\"`) never handed out " +
+				"as ephemeral ports. The kernel sorts and merges the list; this provider compares the merged form, so the order " +
+				"and overlap of your elements never cause a diff. An empty set clears the list.",
+		},
+		"extra_sysctls": schema.MapAttribute{
+			Optional: true, ElementType: types.StringType,
+			MarkdownDescription: "Other `net.*` sysctls, full key to value (`\"net.core.netdev_budget_usecs\" = \"4000\"`). " +
+				"Keys must not be one of the typed attributes. Values may contain only letters, digits, spaces and `,:._-`, 256 bytes at most.",
+		},
+		"name": schema.StringAttribute{
+			Optional: true, Computed: true, Default: stringdefault.StaticString(defaultName),
+			MarkdownDescription: "Name of this tuning on the host: the persisted file is `/etc/sysctl.d/<priority>-<name>.conf`. " +
+				"Defaults to `" + defaultName + "`. Changing it replaces the resource.",
+			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			Validators:    []validator.String{stringvalidator.RegexMatches(nameRE, "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters")},
+		},
+		"priority": schema.Int64Attribute{
+			Optional: true, Computed: true, Default: int64default.StaticInt64(defaultPriority),
+			MarkdownDescription: "Two-digit prefix of the persisted file; files are applied at boot in basename order and a later file wins. " +
+				"Defaults to `90`. Changing it replaces the resource.",
+			PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
+			Validators:    []validator.Int64{int64validator.Between(0, 99)},
+		},
+		"persist": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+			MarkdownDescription: "Write the settings to the persisted file so they survive a reboot. Defaults to `true`. " +
+				"A missing or edited file shows as drift and is rewritten on the next apply.",
+		},
+		"restore_on_destroy": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+			MarkdownDescription: "On destroy, write back `original_values` before removing the file. Defaults to `true`. " +
+				"Removing a setting from the configuration always restores that key.",
+		},
+		"kernel_release": schema.StringAttribute{
+			Computed:            true,
+			MarkdownDescription: "The host's kernel release (`uname -r`) at the last read.",
+		},
+		"persist_path": schema.StringAttribute{
+			Computed:            true,
+			MarkdownDescription: "Path of the persisted file on the host.",
+		},
+		"original_values": schema.MapAttribute{
+			Computed: true, ElementType: types.StringType,
+			MarkdownDescription: "Each managed key's value before this resource first changed it, in canonical form. Restored on destroy and when a setting is removed.",
+		},
+	}
+	for _, s := range catalog.All() {
+		if s.Kind != catalog.KindInt {
+			continue
+		}
+		var v validator.Int64 = int64validator.Between(s.Min, s.Max)
+		if len(s.OneOf) > 0 {
+			v = int64validator.OneOf(s.OneOf...)
+		}
+		attrs[s.Attribute] = schema.Int64Attribute{
+			Optional:            true,
+			MarkdownDescription: s.MarkdownDescription(),
+			Validators:          []validator.Int64{v},
+		}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Declares one host's kernel TCP settings, applies them over SSH all-or-nothing, persists them in " +
+			"`/etc/sysctl.d`, verifies them by reading them back, shows out-of-band drift in the next plan, and restores the " +
+			"original values on destroy.\n\nOnly the settings you set are managed. Dangerous combinations (`tcp_tw_recycle` behind " +
+			"NAT, service ports inside the ephemeral range, keys this kernel lacks) fail the plan before anything changes.",
+		Attributes: attrs,
+		Blocks: map[string]schema.Block{
+			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+// ValidateConfig runs the static rules: no SSH.
+func (r *tuningResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	m, diags := getTuning(ctx, req.Config)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() || !m.settingsKnown() {
+		return
+	}
+	cfg := m.rulesConfig()
+	for name, v := range cfg.Ints {
+		// The schema's validators already reported out-of-range values.
+		if s, ok := catalog.ByAttribute(name); ok && s.ValidateInt(v) != nil {
+			delete(cfg.Ints, name)
+		}
+	}
+	resp.Diagnostics.Append(findingDiags(rules.Static(cfg), "")...)
+}
+
+// ids returns the effective target and its user@host:port label.
+func (r *tuningResource) ids(m tuningModel) (sshx.Target, string) {
+	t := target(m.Host, m.Port, m.User, m.HostKey)
+	if r.data != nil {
+		t = r.data.resolve(t)
+	}
+	return t, fmt.Sprintf("%s@%s:%d", t.User, t.Host, t.Port)
+}
+
+func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	plan, diags := getTuning(ctx, req.Plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	var state *tuningModel
+	if !req.State.Raw.IsNull() {
+		s, diags := getTuning(ctx, req.State)
+		resp.Diagnostics.Append(diags...)
+		state = &s
+	}
+
+	if !plan.Host.IsUnknown() && !plan.Name.IsUnknown() && !plan.Priority.IsUnknown() && !plan.Port.IsUnknown() && r.data != nil && !r.data.unknown {
+		t, _ := r.ids(plan)
+		plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
+		plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
+	}
+	// A config with unknown values skipped the static rules at validate time.
+	cfgModel, diags := getTuning(ctx, req.Config)
+	resp.Diagnostics.Append(diags...)
+	if !cfgModel.settingsKnown() && plan.settingsKnown() {
+		resp.Diagnostics.Append(findingDiags(rules.Static(plan.rulesConfig()), "")...)
+	}
+
+	// Computed values: keep them when the managed keys do not change.
+	if state != nil && equalKeys(state.managedKeys(), plan.managedKeys()) && plan.settingsKnown() {
+		plan.OriginalValues = state.OriginalValues
+		plan.KernelRelease = state.KernelRelease
+	} else {
+		plan.OriginalValues = types.MapUnknown(types.StringType)
+		if state != nil {
+			plan.KernelRelease = state.KernelRelease
+		} else {
+			plan.KernelRelease = types.StringUnknown()
+		}
+	}
+	resp.Diagnostics.Append(setTuning(ctx, &resp.Plan, plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+
+	// Host-aware rules, on facts read from the host (reusing the refresh's
+	// read when this process just made it).
+	if !plan.settingsKnown() || plan.Host.IsUnknown() || plan.PersistPath.IsUnknown() || r.data == nil || r.data.unknown || r.data.pool == nil {
+		return
+	}
+	if state != nil && planEqualsState(ctx, req) {
+		return // nothing changes on the host; the refresh already reported drift
+	}
+	t, label := r.ids(plan)
+	keys := readKeys(plan.managedKeys(), stateKeys(state))
+	res := r.data.recall(t, plan.PersistPath.ValueString(), keys)
+	if res == nil {
+		ctx, cancel := withTimeout(ctx, r.readTimeout(ctx, plan))
+		defer cancel()
+		var err error
+		res, err = hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: plan.PersistPath.ValueString(), Facts: true})
+		if err != nil {
+			resp.Diagnostics.Append(hostErrorDiag("Plan TCP Tuning", label, err))
+			return
+		}
+		r.data.remember(t, plan.PersistPath.ValueString(), keys, res)
+	}
+	if state == nil && res.File != nil && res.File.Managed {
+		resp.Diagnostics.Append(alreadyManagedDiag(label, res.File.Path, res.File.Name))
+	}
+	if state == nil {
+		plan.KernelRelease = types.StringValue(res.KernelRelease)
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("kernel_release"), plan.KernelRelease)...)
+	}
+	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), hostFacts(res, plan)), label)...)
+}
+
+func planEqualsState(ctx context.Context, req resource.ModifyPlanRequest) bool {
+	return req.Plan.Raw.Equal(req.State.Raw)
+}
+
+// Keys every host read includes, because host-aware rules need them.
+const (
+	keyPortRange  = "net.ipv4.ip_local_port_range"
+	keyReserved   = "net.ipv4.ip_local_reserved_ports"
+	keyTimestamps = "net.ipv4.tcp_timestamps"
+)
+
+// readKeys is what a host read asks for: the managed keys plus the facts.
+func readKeys(managed ...[]string) []string {
+	all := [][]string{{keyPortRange, keyReserved, keyTimestamps}}
+	return unionKeys(append(all, managed...)...)
+}
+
+func equalKeys(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func stateKeys(s *tuningModel) []string {
+	if s == nil {
+		return nil
+	}
+	return s.managedKeys()
+}
+
+func unionKeys(lists ...[]string) []string {
+	m := map[string]bool{}
+	for _, l := range lists {
+		for _, k := range l {
+			m[k] = true
+		}
+	}
+	return sortedKeys(m)
+}
+
+// hostFacts converts a host read into the rules' facts.
+func hostFacts(res *hostops.ReadResult, m tuningModel) rules.HostFacts {
+	f := rules.HostFacts{
+		KernelRelease:         res.KernelRelease,
+		Keys:                  map[string]rules.KeyFact{},
+		UnprivilegedPortStart: res.UnprivilegedPortStart,
+		ListeningPorts:        res.ListeningPorts,
+		CurrentPortRange:      res.Keys[keyPortRange].Value,
+		CurrentReserved:       res.Keys[keyReserved].Value,
+		OwnName:               m.Name.ValueString(),
+	}
+	if m.Persist.ValueBool() {
+		f.OwnPath = m.PersistPath.ValueString()
+	}
+	for k, v := range res.Keys {
+		f.Keys[k] = rules.KeyFact{Exists: v.Exists, Writable: v.Writable, Value: v.Value}
+	}
+	for _, sf := range res.SysctlFiles {
+		f.SysctlFiles = append(f.SysctlFiles, rules.SysctlFile{Path: sf.Path, Values: sf.Values, Managed: sf.Managed, Name: sf.Name})
+	}
+	return f
+}
+
+func (r *tuningResource) readTimeout(ctx context.Context, m tuningModel) time.Duration {
+	d, _ := m.Timeouts.Read(ctx, defaultOpTime)
+	return d
+}
+
+// writes builds the host writes for a desired key -> canonical map.
+func writesFor(desired map[string]string) []hostops.Write {
+	var ws []hostops.Write
+	for _, k := range sortedKeys(desired) {
+		ws = append(ws, writeFor(k, desired[k]))
+	}
+	return ws
+}
+
+func writeFor(key, canonical string) hostops.Write {
+	kind := catalog.KindString
+	if s, ok := catalog.ByKey(key); ok {
+		kind = s.Kind
+	}
+	return hostops.Write{Key: key, Value: catalog.KernelValue(kind, canonical), Expect: canonical}
+}
+
+// preflight reads the host and runs the host-aware rules again at apply.
+func (r *tuningResource) preflight(ctx context.Context, m tuningModel, keys []string, label string, t sshx.Target, op string) (*hostops.ReadResult, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	res, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: m.PersistPath.ValueString(), Facts: true})
+	if err != nil {
+		diags.Append(hostErrorDiag(op, label, err))
+		return nil, diags
+	}
+	diags.Append(findingDiags(rules.Host(m.rulesConfig(), hostFacts(res, m)), label)...)
+	return res, diags
+}
+
+func liveCanonical(res *hostops.ReadResult, key string) (string, bool) {
+	ks, ok := res.Keys[key]
+	if !ok || !ks.Exists {
+		return "", false
+	}
+	c, err := catalog.CanonicalForKey(key, ks.Value)
+	if err != nil {
+		return "", false
+	}
+	return c, true
+}
+
+func (r *tuningResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	resp.Diagnostics.Append(r.data.ready()...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan, diags := getTuning(ctx, req.Plan)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d, diags := plan.Timeouts.Create(ctx, defaultOpTime)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, d)
+	defer cancel()
+
+	t, label := r.ids(plan)
+	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
+	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
+	desired, err := plan.desired()
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid TCP Tuning", err.Error())
+		return
+	}
+	res, diags := r.preflight(ctx, plan, readKeys(sortedKeys(desired)), label, t, "Apply TCP Tuning")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if res.File != nil && res.File.Managed {
+		resp.Diagnostics.Append(alreadyManagedDiag(label, res.File.Path, res.File.Name))
+		return
+	}
+	originals := map[string]string{}
+	for k := range desired {
+		if v, ok := liveCanonical(res, k); ok {
+			originals[k] = v
+		}
+	}
+	plan.KernelRelease = types.StringValue(res.KernelRelease)
+	plan.OriginalValues = stringMapValue(originals)
+
+	areq := hostops.ApplyRequest{Writes: writesFor(desired), PersistPath: plan.PersistPath.ValueString()}
+	if plan.Persist.ValueBool() {
+		content := renderFile(plan, desired, originals)
+		areq.FileContent = &content
+	}
+	ares, err := hostops.Apply(ctx, r.data.pool, t, areq)
+	r.data.forget(t, plan.PersistPath.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostErrorDiag("Apply TCP Tuning", label, err))
+		if outcomeUnknown(err) {
+			// Keep the resource (Terraform marks it tainted) so its
+			// original values are not lost; the next apply replaces it.
+			resp.Diagnostics.Append(setTuning(ctx, &resp.State, plan)...)
+		}
+		return
+	}
+	tflog.Debug(ctx, "tcp_tuning applied", map[string]any{"host": label, "written": ares.Wrote, "file_written": ares.FileWritten})
+	resp.Diagnostics.Append(setTuning(ctx, &resp.State, plan)...)
+}
+
+// outcomeUnknown reports whether a failed operation may have changed the host.
+func outcomeUnknown(err error) bool {
+	var pe *hostops.ProtocolError
+	if errors.As(err, &pe) {
+		return true
+	}
+	var we *hostops.WriteError
+	if errors.As(err, &we) {
+		return !we.RolledBack
+	}
+	return sshx.KindOf(err) == sshx.KindOutcomeUnknown
+}
+
+// renderFile is the persisted file: our settings, plus the original values
+// as comments so an import can recover them.
+func renderFile(m tuningModel, desired, originals map[string]string) string {
+	return hostops.RenderFile(hostops.DefaultMarker, m.Name.ValueString(), desired, originals)
+}
+
+func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	resp.Diagnostics.Append(r.data.ready()...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	state, diags := getTuning(ctx, req.State)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d, diags := state.Timeouts.Read(ctx, defaultOpTime)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, d)
+	defer cancel()
+
+	importing := state.PersistPath.IsNull() || state.PersistPath.ValueString() == ""
+	if importing {
+		resp.Diagnostics.Append(r.readImport(ctx, &state)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		resp.Diagnostics.Append(setTuning(ctx, &resp.State, state)...)
+		return
+	}
+
+	t, label := r.ids(state)
+	keys := readKeys(state.managedKeys())
+	res, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: state.PersistPath.ValueString(), Facts: true})
+	if err != nil {
+		resp.Diagnostics.Append(hostErrorDiag("Read TCP Tuning", label, err))
+		return
+	}
+	r.data.remember(t, state.PersistPath.ValueString(), keys, res)
+	state.KernelRelease = types.StringValue(res.KernelRelease)
+
+	desired, _ := state.desired()
+	var fileVals map[string]string
+	if res.File != nil {
+		fileVals = res.File.Values
+	}
+	for _, k := range sortedKeys(desired) {
+		want := desired[k]
+		live, ok := liveCanonical(res, k)
+		if !ok {
+			resp.Diagnostics.AddWarning("Managed Key Missing on Host",
+				"The host's kernel no longer has a key this resource manages (was the kernel changed?). The next apply will fail on it; remove the setting or check the host."+
+					facts("Host", label, "Key", k, "Kernel", res.KernelRelease))
+			continue
+		}
+		if live != want {
+			state.setKeyValue(k, live)
+			continue
+		}
+		if state.Persist.ValueBool() && res.File != nil {
+			fv, present := fileVals[k]
+			if !present {
+				state.clearKey(k)
+				continue
+			}
+			if c, err := catalog.CanonicalForKey(k, fv); err == nil && c != want {
+				state.setKeyValue(k, c)
+			}
+		}
+	}
+	if state.Persist.ValueBool() && res.File == nil {
+		// The persisted file is gone: show it as drift of persist.
+		state.Persist = types.BoolValue(false)
+	}
+	resp.Diagnostics.Append(setTuning(ctx, &resp.State, state)...)
+}
+
+// readImport rebuilds an imported resource from its persisted file.
+func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	t, label := r.ids(*state)
+	name := state.Name.ValueString()
+	var keys []string
+	for _, s := range catalog.All() {
+		keys = append(keys, s.Key)
+	}
+	res, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: persistPathFor(defaultPriority, name), Facts: true})
+	if err != nil {
+		diags.Append(hostErrorDiag("Import TCP Tuning", label, err))
+		return diags
+	}
+	var file *hostops.SysctlFile
+	for i, f := range res.SysctlFiles {
+		if f.Managed && filepath.Dir(f.Path) == "/etc/sysctl.d" && f.Name == name {
+			file = &res.SysctlFiles[i]
+			break
+		}
+	}
+	if file == nil {
+		diags.AddError("Cannot Import TCP Tuning",
+			"No file managed by this provider with this name was found in /etc/sysctl.d on the host, so there is nothing to import. "+
+				"Check the name in the import ID (user@host:port/name) or create the resource instead."+facts("Host", label, "Name", name))
+		return diags
+	}
+	base := filepath.Base(file.Path)
+	prio, err := strconv.ParseInt(strings.SplitN(base, "-", 2)[0], 10, 64)
+	if err != nil {
+		prio = defaultPriority
+	}
+	state.Priority = types.Int64Value(prio)
+	state.PersistPath = types.StringValue(file.Path)
+	state.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, name))
+	state.KernelRelease = types.StringValue(res.KernelRelease)
+	state.Persist = types.BoolValue(true)
+	state.RestoreOnDestroy = types.BoolValue(true)
+	state.BehindNAT = types.BoolValue(true)
+	state.Extra = types.MapNull(types.StringType)
+	state.PortRange = types.ObjectNull(portRangeAttrTypes)
+	state.ReservedPorts = types.SetNull(types.StringType)
+	state.ServicePorts = types.SetNull(types.Int64Type)
+	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.Object.AttributeTypes(ctx))}
+	for _, s := range catalog.All() {
+		if s.Kind == catalog.KindInt {
+			state.Ints[s.Attribute] = types.Int64Null()
+		}
+	}
+	full := res.File
+	if full == nil || full.Path != file.Path {
+		// Another priority than the default: read that file in full.
+		again, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{PersistPath: file.Path})
+		if err != nil {
+			diags.Append(hostErrorDiag("Import TCP Tuning", label, err))
+			return diags
+		}
+		full = again.File
+	}
+	if full == nil {
+		diags.AddError("Cannot Import TCP Tuning", "The persisted file disappeared while it was being read."+facts("Host", label, "File", file.Path))
+		return diags
+	}
+	for _, k := range sortedKeys(full.Values) {
+		c, err := catalog.CanonicalForKey(k, full.Values[k])
+		if err != nil || !state.setKeyValue(k, c) {
+			diags.AddWarning("Setting Not Imported", "A line of the persisted file could not be read as a setting and was left out."+facts("Host", label, "Key", k, "Value", full.Values[k]))
+		}
+	}
+	state.OriginalValues = stringMapValue(hostops.ParseOriginals(full.Content))
+	return diags
+}
+
+func (r *tuningResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.Diagnostics.Append(r.data.ready()...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	plan, diags := getTuning(ctx, req.Plan)
+	resp.Diagnostics.Append(diags...)
+	state, diags := getTuning(ctx, req.State)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d, diags := plan.Timeouts.Update(ctx, defaultOpTime)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, d)
+	defer cancel()
+
+	t, label := r.ids(plan)
+	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
+	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
+	desired, err := plan.desired()
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid TCP Tuning", err.Error())
+		return
+	}
+	oldDesired, _ := state.desired()
+	originals := mapStrings(state.OriginalValues)
+	keys := readKeys(sortedKeys(desired), sortedKeys(oldDesired))
+	res, diags := r.preflight(ctx, plan, keys, label, t, "Update TCP Tuning")
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	for k := range desired {
+		if _, ok := originals[k]; !ok {
+			if v, ok := liveCanonical(res, k); ok {
+				originals[k] = v
+			}
+		}
+	}
+	writes := writesFor(desired)
+	for _, k := range sortedKeys(oldDesired) {
+		if _, still := desired[k]; still {
+			continue
+		}
+		if orig, ok := originals[k]; ok {
+			writes = append(writes, writeFor(k, orig))
+		}
+		delete(originals, k)
+	}
+	plan.KernelRelease = types.StringValue(res.KernelRelease)
+	plan.OriginalValues = stringMapValue(originals)
+
+	areq := hostops.ApplyRequest{Writes: writes, PersistPath: plan.PersistPath.ValueString()}
+	if plan.Persist.ValueBool() {
+		content := renderFile(plan, desired, originals)
+		areq.FileContent = &content
+	} else {
+		areq.RemoveFile = true
+	}
+	ares, err := hostops.Apply(ctx, r.data.pool, t, areq)
+	r.data.forget(t, plan.PersistPath.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostErrorDiag("Update TCP Tuning", label, err))
+		return
+	}
+	tflog.Debug(ctx, "tcp_tuning updated", map[string]any{"host": label, "written": ares.Wrote, "file_written": ares.FileWritten})
+	resp.Diagnostics.Append(setTuning(ctx, &resp.State, plan)...)
+}
+
+func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	resp.Diagnostics.Append(r.data.ready()...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	state, diags := getTuning(ctx, req.State)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d, diags := state.Timeouts.Delete(ctx, defaultOpTime)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := withTimeout(ctx, d)
+	defer cancel()
+
+	t, label := r.ids(state)
+	dreq := hostops.DeleteRequest{PersistPath: state.PersistPath.ValueString()}
+	if state.RestoreOnDestroy.ValueBool() {
+		orig := mapStrings(state.OriginalValues)
+		for _, k := range sortedKeys(orig) {
+			dreq.Restore = append(dreq.Restore, writeFor(k, orig[k]))
+		}
+	}
+	_, err := hostops.Delete(ctx, r.data.pool, t, dreq)
+	r.data.forget(t, state.PersistPath.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostErrorDiag("Delete TCP Tuning", label, err))
+	}
+}
+
+var importRE = regexp.MustCompile(`^(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?/(.+)$`)
+
+// ImportState accepts user@host:port/name (user and port optional).
+func (r *tuningResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	mm := importRE.FindStringSubmatch(req.ID)
+	if mm == nil || !nameRE.MatchString(mm[4]) {
+		resp.Diagnostics.AddError("Invalid Import ID",
+			"Expected user@host:port/name, where user and port are optional, for example root@web1:22/tcp-tuning or web1/tcp-tuning."+facts("ID", req.ID))
+		return
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(mm[2], "["), "]")
+	set := func(name string, v attr.Value) {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
+	}
+	set("host", types.StringValue(host))
+	if mm[1] != "" {
+		set("user", types.StringValue(mm[1]))
+	}
+	if mm[3] != "" {
+		p, err := strconv.ParseInt(mm[3], 10, 64)
+		if err != nil || p < 1 || p > 65535 {
+			resp.Diagnostics.AddError("Invalid Import ID", "The port must be between 1 and 65535."+facts("ID", req.ID))
+			return
+		}
+		set("port", types.Int64Value(p))
+	}
+	set("name", types.StringValue(mm[4]))
+	set("id", types.StringValue(req.ID))
+}
+
+// hostKeyValidator checks a pinned host key at validate time.
+type hostKeyValidator struct{}
+
+func (hostKeyValidator) Description(context.Context) string {
+	return "value must be an SSH public key in authorized_keys format, optionally prefixed with @cert-authority"
+}
+func (v hostKeyValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (hostKeyValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := sshx.ValidateHostKey(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Host Key",
+			"Expected a public key such as \"ssh-ed25519 AAAA...\" or \"@cert-authority ssh-ed25519 AAAA...\"."+facts("Error", err.Error()))
+	}
+}

@@ -1,0 +1,414 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+)
+
+const defaultFile = "90-tcp-tuning.conf"
+
+// hostsLocal renders the fleet's hosts as an HCL list of {addr, port}.
+// (terraform-plugin-testing's state shim cannot address for_each
+// instances; the for_each fleet example is applied by main_test.go.)
+func hostsLocal(f *lab.Fleet) string {
+	var b strings.Builder
+	b.WriteString("locals {\n  hosts = [\n")
+	for _, h := range f.Hosts {
+		fmt.Fprintf(&b, "    { addr = %q, port = %d },\n", h.Addr, h.Port)
+	}
+	b.WriteString("  ]\n}\n")
+	return b.String()
+}
+
+// originals reads the live values of keys on every host before a test
+// changes them, so CheckDestroy can prove they came back.
+func originals(t *testing.T, f *lab.Fleet, keys ...string) map[string]map[string]string {
+	t.Helper()
+	out := map[string]map[string]string{}
+	for _, h := range f.Hosts {
+		out[h.Name] = map[string]string{}
+		for _, k := range keys {
+			v, err := h.Sysctl(k)
+			if err != nil {
+				t.Fatalf("read %s on %s: %v", k, h.Name, err)
+			}
+			out[h.Name][k] = v
+		}
+	}
+	return out
+}
+
+// restoredAndRemoved is a CheckDestroy: every host has its original values
+// back and no persisted file.
+func restoredAndRemoved(f *lab.Fleet, orig map[string]map[string]string, file string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		for _, h := range f.Hosts {
+			for k, want := range orig[h.Name] {
+				got, err := h.Sysctl(k)
+				if err != nil {
+					return err
+				}
+				if collapse(got) != collapse(want) {
+					return fmt.Errorf("%s: %s = %q after destroy, want original %q", h.Name, k, got, want)
+				}
+			}
+			if _, ok := persisted(h, file); ok {
+				return fmt.Errorf("%s: %s still exists after destroy", h.Name, file)
+			}
+		}
+		return nil
+	}
+}
+
+func fleetConfig(f *lab.Fleet, body string) string {
+	return providerBlock(f) + hostsLocal(f) + `
+resource "tcp_tuning" "web" {
+  count = length(local.hosts)
+  host  = local.hosts[count.index].addr
+  port  = local.hosts[count.index].port
+` + body + "\n}\n"
+}
+
+func TestAccTuning_fleetCreateReplanDestroy(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 3})
+	keys := []string{"net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_fin_timeout", "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports", "net.core.somaxconn"}
+	orig := originals(t, f, keys...)
+	cfg := fleetConfig(f, `
+  service_ports           = [8080, 7005]
+  tcp_tw_reuse            = 1
+  tcp_fin_timeout         = 30
+  somaxconn               = 8192
+  ip_local_port_range     = { min = 10000, max = 65001 }
+  ip_local_reserved_ports = ["8003", "8001-8002", "7005", "8080", "8002-8004"]
+`)
+	var checks []statecheck.StateCheck
+	for i, h := range f.Hosts {
+		addr := fmt.Sprintf("tcp_tuning.web[%d]", i)
+		checks = append(checks,
+			expectSysctl(h, "net.ipv4.tcp_tw_reuse", "1"),
+			expectSysctl(h, "net.ipv4.tcp_fin_timeout", "30"),
+			expectSysctl(h, "net.core.somaxconn", "8192"),
+			expectSysctl(h, "net.ipv4.ip_local_port_range", "10000\t65001"),
+			expectSysctl(h, "net.ipv4.ip_local_reserved_ports", "7005,8001-8004,8080"),
+			expectFileLine(h, defaultFile, "net.ipv4.tcp_tw_reuse", "1"),
+			expectFileLine(h, defaultFile, "net.ipv4.ip_local_port_range", "10000 65001"),
+			expectFileLine(h, defaultFile, "net.ipv4.ip_local_reserved_ports", "7005,8001-8004,8080"),
+			expectAttr(addr, fmt.Sprintf("%s:%d/tcp-tuning", h.Addr, h.Port), "id"),
+			expectAttr(addr, "/etc/sysctl.d/"+defaultFile, "persist_path"),
+			expectAttr(addr, orig[h.Name]["net.ipv4.tcp_fin_timeout"], "original_values", "net.ipv4.tcp_fin_timeout"),
+			expectAttr(addr, collapse(orig[h.Name]["net.ipv4.ip_local_port_range"]), "original_values", "net.ipv4.ip_local_port_range"),
+			expectAttr(addr, kernelRelease(t, h), "kernel_release"),
+		)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: checks},
+			{
+				// Multi-value keys given unsorted and overlapping: no diff.
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+func singleConfig(f *lab.Fleet, h *lab.Host, body string, providerExtra ...string) string {
+	return providerBlock(f, providerExtra...) + `
+resource "tcp_tuning" "one" {
+  ` + hostAttrs(h) + `
+` + body + "\n}\n"
+}
+
+func TestAccTuning_driftIsRepaired(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse")
+	cfg := singleConfig(f, h, `
+  tcp_fin_timeout = 25
+  tcp_tw_reuse    = 1
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{expectSysctl(h, "net.ipv4.tcp_fin_timeout", "25")}},
+			{
+				PreConfig: func() {
+					if err := h.SetSysctl("net.ipv4.tcp_fin_timeout", "44"); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.Remove(filepath.Join(h.SysctlDir(), defaultFile)); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction("tcp_tuning.one", plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("tcp_fin_timeout"), knownvalue.Int64Exact(25)),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_fin_timeout", "25"),
+					expectFileLine(h, defaultFile, "net.ipv4.tcp_fin_timeout", "25"),
+					expectFileLine(h, defaultFile, "net.ipv4.tcp_tw_reuse", "1"),
+				},
+			},
+			{
+				// An edited file alone is drift too.
+				PreConfig: func() {
+					p := filepath.Join(h.SysctlDir(), defaultFile)
+					b, err := os.ReadFile(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					edited := strings.Replace(string(b), "net.ipv4.tcp_tw_reuse = 1", "net.ipv4.tcp_tw_reuse = 0", 1)
+					if edited == string(b) {
+						t.Fatalf("persisted file has no tcp_tw_reuse line to edit:\n%s", b)
+					}
+					if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tcp_tuning.one", plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{expectFileLine(h, defaultFile, "net.ipv4.tcp_tw_reuse", "1")},
+			},
+		},
+	})
+}
+
+func TestAccTuning_removedSettingIsRestored(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_keepalive_time")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{Config: singleConfig(f, h, "tcp_fin_timeout = 30\n  tcp_tw_reuse = 1\n")},
+			{
+				Config: singleConfig(f, h, "tcp_fin_timeout = 20\n  tcp_tw_reuse = 1\n  tcp_keepalive_time = 600\n"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_fin_timeout", "20"),
+					expectSysctl(h, "net.ipv4.tcp_keepalive_time", "600"),
+					// The original is captured once, before the first change.
+					statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("original_values").AtMapKey("net.ipv4.tcp_fin_timeout"), knownvalue.StringExact(orig[h.Name]["net.ipv4.tcp_fin_timeout"])),
+					statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("original_values").AtMapKey("net.ipv4.tcp_keepalive_time"), knownvalue.StringExact(orig[h.Name]["net.ipv4.tcp_keepalive_time"])),
+				},
+			},
+			{
+				Config: singleConfig(f, h, "tcp_tw_reuse = 1\n"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_fin_timeout", orig[h.Name]["net.ipv4.tcp_fin_timeout"]),
+					expectSysctl(h, "net.ipv4.tcp_keepalive_time", orig[h.Name]["net.ipv4.tcp_keepalive_time"]),
+					expectSysctl(h, "net.ipv4.tcp_tw_reuse", "1"),
+					hostCheck{desc: "file lost removed keys", fn: func() error {
+						c, _ := persisted(h, defaultFile)
+						if strings.Contains(c, "\nnet.ipv4.tcp_fin_timeout") {
+							return fmt.Errorf("file still sets tcp_fin_timeout:\n%s", c)
+						}
+						return nil
+					}},
+					statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("original_values"), knownvalue.MapSizeExact(1)),
+				},
+			},
+		},
+	})
+}
+
+func TestAccTuning_import(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_local_port_range")
+	cfg := singleConfig(f, h, `
+  tcp_fin_timeout         = 30
+  ip_local_port_range     = { min = 20000, max = 60999 }
+  ip_local_reserved_ports = ["7005", "8001-8003"]
+  extra_sysctls           = { "net.ipv4.tcp_ecn" = "1" }
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				Config:                               cfg,
+				ResourceName:                         "tcp_tuning.one",
+				ImportState:                          true,
+				ImportStateId:                        fmt.Sprintf("root@%s:%d/tcp-tuning", h.Addr, h.Port),
+				ImportStateVerify:                    true,
+				ImportStateVerifyIdentifierAttribute: "id",
+				ImportStateVerifyIgnore:              []string{"id", "user", "timeouts"},
+			},
+			{
+				Config: cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+}
+
+func TestAccTuning_recycleRejected(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	rec := &poolRecorder{}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: rec.factories(),
+		Steps: []resource.TestStep{
+			{
+				Config:      singleConfig(f, h, "tcp_tw_recycle = 1\n"),
+				ExpectError: regexp.MustCompile(`(?s)NAT.*4\.12`),
+				PlanOnly:    true,
+			},
+			{
+				// Not behind NAT: the host's kernel has no such key.
+				Config:      singleConfig(f, h, "behind_nat = false\n  tcp_tw_recycle = 1\n"),
+				ExpectError: regexp.MustCompile(`(?s)tcp_tw_recycle.*` + regexp.QuoteMeta(kernelRelease(t, h))),
+				PlanOnly:    true,
+			},
+		},
+	})
+	if _, ok := persisted(h, defaultFile); ok {
+		t.Fatal("a rejected plan wrote the persisted file")
+	}
+}
+
+// kernelRelease is the fleet's kernel (namespaces share the kernel).
+func kernelRelease(t *testing.T, h *lab.Host) string {
+	out, err := h.Exec(context.Background(), nil, "uname", "-r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestAccTuning_listeningPortInsideNewRange(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	stop, err := h.Listen(context.Background(), 20123)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config:      singleConfig(f, h, "ip_local_port_range = { min = 10000, max = 65001 }\n"),
+			ExpectError: regexp.MustCompile(`20123`),
+			PlanOnly:    true,
+		}},
+	})
+}
+
+func TestAccTuning_failedApplyChangesNothing(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	before := originals(t, f, "net.core.somaxconn", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_ecn")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			// Keys are written in order; tcp_ecn (rejected with EINVAL)
+			// comes after two valid keys.
+			Config: singleConfig(f, h, `
+  somaxconn           = 8192
+  ip_local_port_range = { min = 20000, max = 60999 }
+  extra_sysctls       = { "net.ipv4.tcp_ecn" = "7" }
+`),
+			ExpectError: regexp.MustCompile(`(?s)net\.ipv4\.tcp_ecn.*EINVAL`),
+		}},
+	})
+	for k, want := range before[h.Name] {
+		got, err := h.Sysctl(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %q after a failed apply, want %q (unchanged)", k, got, want)
+		}
+	}
+	if _, ok := persisted(h, defaultFile); ok {
+		t.Error("a failed apply left the persisted file")
+	}
+}
+
+func TestAccTuning_sudoUser(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_keepalive_intvl")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{{
+			Config: singleConfig(f, h, "tcp_keepalive_intvl = 30\n", `  user = "tcpsudo"`, `  sudo = true`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				expectSysctl(h, "net.ipv4.tcp_keepalive_intvl", "30"),
+				expectFileLine(h, defaultFile, "net.ipv4.tcp_keepalive_intvl", "30"),
+			},
+		}},
+	})
+}
+
+func TestAccTuning_sudoPasswordIsExplained(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config:      singleConfig(f, h, "tcp_keepalive_intvl = 30\n", `  user = "tcppass"`, `  sudo = true`),
+			ExpectError: regexp.MustCompile(`(?s)sudo Needs a Password`),
+		}},
+	})
+}
+
+func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	cfg := singleConfig(f, h, "tcp_fin_timeout = 31\n")
+	var mtime int64
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "record file mtime", fn: func() error {
+				st, err := os.Stat(filepath.Join(h.SysctlDir(), defaultFile))
+				if err != nil {
+					return err
+				}
+				mtime = st.ModTime().UnixNano()
+				return nil
+			}}}},
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "file untouched by a no-change apply", fn: func() error {
+				st, err := os.Stat(filepath.Join(h.SysctlDir(), defaultFile))
+				if err != nil {
+					return err
+				}
+				if st.ModTime().UnixNano() != mtime {
+					return fmt.Errorf("persisted file rewritten by a no-change apply")
+				}
+				return nil
+			}}}},
+		},
+	})
+}
