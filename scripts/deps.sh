@@ -12,6 +12,8 @@ command -v sudo >/dev/null 2>&1 || missing="$missing sudo"
 command -v busybox >/dev/null 2>&1 || missing="$missing busybox"
 command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v ss >/dev/null 2>&1 || missing="$missing iproute2"
+command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
+[ -d /etc/sysctl.d ] || missing="$missing procps"
 
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

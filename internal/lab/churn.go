@@ -1,0 +1,436 @@
+package lab
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// WorkerEnv, set to "1" in the environment of a program that imports this
+// package and whose first argument is "churn" or "listen", turns that
+// program into the churn worker (WorkerMain) before main or the tests run.
+// Host.Churn and Host.Listen use it to re-execute the current test binary
+// inside a host's namespace, so nothing has to be built.
+const WorkerEnv = "TCPLAB_LAB_WORKER"
+
+func init() {
+	if os.Getenv(WorkerEnv) != "1" || len(os.Args) < 2 {
+		return
+	}
+	if os.Args[1] == "churn" || os.Args[1] == "listen" {
+		os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+}
+
+// ChurnOptions bounds one churn run.
+type ChurnOptions struct {
+	// Addr is the address the listener binds and the client dials
+	// ("" = 127.0.0.1).
+	Addr string
+	// Port is the listening port (0 = any free port; see ChurnResult.Port).
+	Port int
+	// N is the number of connections to open and close (1..1,000,000).
+	N int
+	// ClientCloses makes the client close first, so TIME_WAIT builds on the
+	// client side, one socket per connection to Addr:Port (the per-destination
+	// case). Otherwise the server closes first and TIME_WAIT sits on the
+	// server's local port.
+	ClientCloses bool
+	// Rate paces connection attempts (per second); 0 = as fast as possible.
+	Rate float64
+	// Timeout bounds the whole run (default 60 s); attempts stop when it
+	// expires and the result says TimedOut.
+	Timeout time.Duration
+	// Workers is the number of concurrent connecting goroutines (default 1).
+	Workers int
+}
+
+// ChurnResult is what a churn run did.
+type ChurnResult struct {
+	Addr      string `json:"addr"`
+	Port      int    `json:"port"`
+	Attempted int    `json:"attempted"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	// EADDRNOTAVAIL counts connect() failures for lack of a local port
+	// ("Cannot assign requested address"); they are included in Failed.
+	EADDRNOTAVAIL int           `json:"eaddrnotavail"`
+	TimedOut      bool          `json:"timed_out"`
+	FirstError    string        `json:"first_error,omitempty"`
+	Elapsed       time.Duration `json:"elapsed_ns"`
+}
+
+func (o *ChurnOptions) normalize() error {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1"
+	}
+	if net.ParseIP(o.Addr) == nil {
+		return fmt.Errorf("churn: address %q is not an IP address", o.Addr)
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return fmt.Errorf("churn: port %d out of range", o.Port)
+	}
+	if o.N < 1 || o.N > 1_000_000 {
+		return fmt.Errorf("churn: n = %d, want 1..1000000", o.N)
+	}
+	if o.Rate < 0 {
+		return fmt.Errorf("churn: rate %v must not be negative", o.Rate)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.Timeout > time.Hour {
+		return fmt.Errorf("churn: timeout %v longer than 1h", o.Timeout)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 1
+	}
+	if o.Workers > 256 {
+		return fmt.Errorf("churn: workers = %d, want at most 256", o.Workers)
+	}
+	return nil
+}
+
+// RunChurn runs the churn in the current network namespace: it listens on
+// Addr:Port and opens and closes N connections to it. Connection failures
+// are counted in the result, not returned; the error is for bad options or
+// a listener that cannot be opened.
+func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
+	if err := o.normalize(); err != nil {
+		return ChurnResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(o.Addr), Port: o.Port})
+	if err != nil {
+		return ChurnResult{}, fmt.Errorf("churn: listen: %w", err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	res := ChurnResult{Addr: o.Addr, Port: port}
+
+	// Server: with ClientCloses wait for the client's FIN, then close;
+	// otherwise close at once (server-side TIME_WAIT).
+	var handled atomic.Int64
+	var srv sync.WaitGroup
+	srv.Add(1)
+	go func() {
+		defer srv.Done()
+		var conns sync.WaitGroup
+		defer conns.Wait()
+		for {
+			c, err := ln.AcceptTCP()
+			if err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return
+				}
+				time.Sleep(time.Millisecond)
+				continue
+			}
+			if !o.ClientCloses {
+				_ = c.Close()
+				handled.Add(1)
+				continue
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				_, _ = io.Copy(io.Discard, c)
+				_ = c.Close()
+				handled.Add(1)
+			}()
+		}
+	}()
+
+	start := time.Now()
+	target := net.JoinHostPort(o.Addr, strconv.Itoa(port))
+	var next atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < o.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := net.Dialer{Timeout: 5 * time.Second}
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(o.N) {
+					return
+				}
+				if o.Rate > 0 {
+					due := start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))
+					if w := time.Until(due); w > 0 {
+						select {
+						case <-time.After(w):
+						case <-ctx.Done():
+						}
+					}
+				}
+				if ctx.Err() != nil {
+					return
+				}
+				err := churnOne(ctx, &d, target, o.ClientCloses)
+				mu.Lock()
+				res.Attempted++
+				if err == nil {
+					res.Succeeded++
+				} else {
+					res.Failed++
+					if errors.Is(err, syscall.EADDRNOTAVAIL) {
+						res.EADDRNOTAVAIL++
+					}
+					if res.FirstError == "" {
+						res.FirstError = err.Error()
+					}
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	res.TimedOut = ctx.Err() != nil && res.Attempted < o.N
+	// Let the server finish closing, so the TIME_WAIT picture is complete
+	// when we return (bounded).
+	settle := time.Now().Add(5 * time.Second)
+	for handled.Load() < int64(res.Succeeded) && time.Now().Before(settle) {
+		time.Sleep(2 * time.Millisecond)
+	}
+	_ = ln.Close()
+	srv.Wait()
+	res.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// churnOne opens one connection and closes it in the requested order.
+func churnOne(ctx context.Context, d *net.Dialer, target string, clientCloses bool) error {
+	c, err := d.DialContext(ctx, "tcp", target)
+	if err != nil {
+		return err
+	}
+	if clientCloses {
+		return c.Close()
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.Copy(io.Discard, c) // wait for the server's FIN
+	cerr := c.Close()
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// WorkerMain implements the worker commands of cmd/tcplab, run inside a
+// host's namespace:
+//
+//	churn  -addr 127.0.0.1 -port 6379 -n 2000 [-client-closes] [-rate 0] [-timeout 60s] [-workers 1]
+//	       prints a ChurnResult as JSON on stdout.
+//	listen -addr 127.0.0.1 -port 6379 [-stdin-eof]
+//	       listens (accepting and closing connections), prints {"addr":..,"port":..}
+//	       and runs until SIGTERM/SIGINT, or until stdin reaches EOF with -stdin-eof.
+//
+// It returns the exit status: 0 done, 1 failed, 2 usage.
+func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: churn|listen [flags]")
+		return 2
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1", "address to listen on and connect to")
+	port := fs.Int("port", 0, "listening port (0 = any free port)")
+	switch args[0] {
+	case "churn":
+		var o ChurnOptions
+		fs.IntVar(&o.N, "n", 1000, "connections to open and close")
+		fs.BoolVar(&o.ClientCloses, "client-closes", false, "client closes first (client-side TIME_WAIT)")
+		fs.Float64Var(&o.Rate, "rate", 0, "connections per second (0 = unpaced)")
+		fs.DurationVar(&o.Timeout, "timeout", 60*time.Second, "bound on the whole run")
+		fs.IntVar(&o.Workers, "workers", 1, "concurrent connectors")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		o.Addr, o.Port = *addr, *port
+		res, err := RunChurn(context.Background(), o)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	case "listen":
+		stdinEOF := fs.Bool("stdin-eof", false, "exit when stdin reaches EOF")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(*addr, strconv.Itoa(*port)))
+		if err != nil {
+			fmt.Fprintln(stderr, "listen:", err)
+			return 1
+		}
+		defer ln.Close()
+		a := ln.Addr().(*net.TCPAddr)
+		b, _ := json.Marshal(map[string]any{"addr": a.IP.String(), "port": a.Port})
+		fmt.Fprintln(stdout, string(b))
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_ = c.Close()
+			}
+		}()
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+		eof := make(chan struct{})
+		if *stdinEOF {
+			go func() { _, _ = io.Copy(io.Discard, stdin); close(eof) }()
+		}
+		select {
+		case <-stop:
+		case <-eof:
+		}
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown worker command %q (want churn or listen)\n", args[0])
+		return 2
+	}
+}
+
+// workerBinary is the program that runs as the in-namespace worker.
+func (h *Host) workerBinary() (string, error) {
+	if p := h.fleet.opts.TcplabBin; p != "" {
+		return p, nil
+	}
+	if p := os.Getenv("TCPLAB_BIN"); p != "" {
+		return p, nil
+	}
+	return os.Executable()
+}
+
+// workerCmd prepares `ip netns exec NAME <worker> args...`.
+func (h *Host) workerCmd(ctx context.Context, args ...string) (*exec.Cmd, error) {
+	if err := h.requireNS(); err != nil {
+		return nil, err
+	}
+	bin, err := h.workerBinary()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.Name, bin}, args...)...)
+	cmd.Env = append(os.Environ(), WorkerEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd, nil
+}
+
+// Churn runs RunChurn inside the host's namespace (see ChurnOptions) and
+// returns its result. The run is bounded by o.Timeout (default 60 s) and ctx.
+//
+// Facts the tests rely on (Linux 6.18, see TestExhaustion): with
+// net.ipv4.tcp_tw_reuse = 0 and a narrow ip_local_port_range, client-closes
+// churn to one destination fails with EADDRNOTAVAIL once every port of the
+// range holds a TIME_WAIT socket to it (500 ports: exactly 500 of 700
+// succeed), and keeps failing for 60 s. tcp_tw_reuse = 1 lets connect()
+// reuse a TIME_WAIT port once it is older than tcp_tw_reuse_delay (1 s,
+// counted in TcpExt TWRecycled): paced churn below ports/1 s succeeds, but a
+// burst faster than that, or one started less than 1 s after the ports
+// filled up, still fails. The default 2 means "loopback only", and churn
+// traffic is loopback (127.0.0.1), so 2 behaves exactly like 1 here: set 0
+// to reproduce exhaustion at any rate.
+func (h *Host) Churn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
+	if err := o.normalize(); err != nil {
+		return ChurnResult{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
+	defer cancel()
+	args := []string{"churn",
+		"-addr", o.Addr,
+		"-port", strconv.Itoa(o.Port),
+		"-n", strconv.Itoa(o.N),
+		"-rate", strconv.FormatFloat(o.Rate, 'f', -1, 64),
+		"-timeout", o.Timeout.String(),
+		"-workers", strconv.Itoa(o.Workers),
+	}
+	if o.ClientCloses {
+		args = append(args, "-client-closes")
+	}
+	cmd, err := h.workerCmd(ctx, args...)
+	if err != nil {
+		return ChurnResult{}, err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return ChurnResult{}, fmt.Errorf("lab: churn in %s: %v: %s", h.Name, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	var res ChurnResult
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
+		return ChurnResult{}, fmt.Errorf("lab: churn in %s: bad output %q: %w", h.Name, stdout.String(), err)
+	}
+	return res, nil
+}
+
+// Listen keeps a TCP listener open on 127.0.0.1:port inside the host's
+// namespace (accepting and closing connections) until stop is called or ctx
+// ends. It returns once the port is listening. A port inside the ephemeral
+// range can fail with "address already in use" while an outgoing
+// connection, even one in TIME_WAIT, holds it as its local port
+// (SO_REUSEADDR does not help: the outgoing socket did not set it).
+func (h *Host) Listen(ctx context.Context, port int) (stop func(), err error) {
+	if port < 1 || port > 65535 {
+		return nil, fmt.Errorf("lab: Listen port %d out of range 1..65535", port)
+	}
+	cmd, err := h.workerCmd(ctx, "listen", "-port", strconv.Itoa(port), "-stdin-eof")
+	if err != nil {
+		return nil, err
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, rerr := bufio.NewReader(out).ReadString('\n')
+	if rerr != nil || line == "" {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("lab: listen in %s on port %d: %s", h.Name, port, bytes.TrimSpace(stderr.Bytes()))
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			_ = stdin.Close()
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		})
+	}, nil
+}

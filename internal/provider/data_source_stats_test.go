@@ -1,0 +1,256 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+)
+
+func statsConfig(f *lab.Fleet, h *lab.Host, extra string) string {
+	return providerBlock(f) + fmt.Sprintf(`
+data "tcp_stats" "h" {
+  host = %q
+  port = %d
+  top  = 5
+}
+`, h.Addr, h.Port) + extra
+}
+
+// nsCount counts sockets inside the host's namespace with ss, the ground
+// truth the data source must match.
+func nsCount(t *testing.T, h *lab.Host, filter ...string) int64 {
+	t.Helper()
+	args := append([]string{"ss", "-Htan"}, filter...)
+	out, err := h.Exec(context.Background(), nil, args...)
+	if err != nil {
+		t.Fatalf("ss in %s: %v", h.Name, err)
+	}
+	n := int64(0)
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.TrimSpace(l) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func churn(t *testing.T, h *lab.Host, o lab.ChurnOptions) lab.ChurnResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := h.Churn(ctx, o)
+	if err != nil {
+		t.Fatalf("churn on %s: %v", h.Name, err)
+	}
+	return res
+}
+
+// num reads a number from decoded state JSON.
+func num(v any) float64 {
+	f, err := strconv.ParseFloat(fmt.Sprint(v), 64)
+	if err != nil {
+		return -1
+	}
+	return f
+}
+
+func first(attrs map[string]any, list string) (map[string]any, error) {
+	l, ok := attrs[list].([]any)
+	if !ok || len(l) == 0 {
+		return nil, fmt.Errorf("%s is empty", list)
+	}
+	m, ok := l[0].(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s[0] is not an object", list)
+	}
+	return m, nil
+}
+
+func TestAccStats_clientSideTimeWaitPerDestination(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	res := churn(t, h, lab.ChurnOptions{Port: 6379, N: 2000, ClientCloses: true})
+	if res.Succeeded < 2000 {
+		t.Fatalf("churn: %+v", res)
+	}
+	truth := nsCount(t, h, "state", "time-wait")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config: statsConfig(f, h, ""),
+			ConfigStateChecks: []statecheck.StateCheck{resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error {
+				if tw := num(a["time_wait"]); tw < 1900 || int64(tw) != truth {
+					return fmt.Errorf("time_wait = %v, want >= 1900 and equal to ss's %d", tw, truth)
+				}
+				top, err := first(a, "time_wait_by_destination")
+				if err != nil {
+					return err
+				}
+				if top["address"] != "127.0.0.1" || num(top["port"]) != 6379 || num(top["count"]) < 1900 {
+					return fmt.Errorf("top destination = %v, want 127.0.0.1:6379 with >= 1900", top)
+				}
+				if l, _ := a["time_wait_by_local_port"].([]any); len(l) != 0 {
+					return fmt.Errorf("client-side churn counted as server side: %v", l)
+				}
+				if num(a["sockstat_tw"]) < num(a["time_wait"]) {
+					return fmt.Errorf("sockstat_tw %v < time_wait %v", a["sockstat_tw"], a["time_wait"])
+				}
+				states, _ := a["states"].(map[string]any)
+				if num(states["TIME_WAIT"]) != num(a["time_wait"]) {
+					return fmt.Errorf("states.TIME_WAIT %v != time_wait %v", states["TIME_WAIT"], a["time_wait"])
+				}
+				return nil
+			}}},
+		}},
+	})
+}
+
+func TestAccStats_serverSideTimeWaitPerLocalPort(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	res := churn(t, h, lab.ChurnOptions{Port: 8080, N: 500, ClientCloses: false})
+	if res.Succeeded < 500 {
+		t.Fatalf("churn: %+v", res)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config: statsConfig(f, h, ""),
+			ConfigStateChecks: []statecheck.StateCheck{resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error {
+				top, err := first(a, "time_wait_by_local_port")
+				if err != nil {
+					return err
+				}
+				if num(top["port"]) != 8080 || num(top["count"]) < 475 {
+					return fmt.Errorf("top local port = %v, want 8080 with >= 475", top)
+				}
+				if l, _ := a["time_wait_by_destination"].([]any); len(l) != 0 {
+					return fmt.Errorf("server-side churn counted per destination: %v", l)
+				}
+				return nil
+			}}},
+		}},
+	})
+}
+
+func TestAccStats_exhaustionThenTuningFixesIt(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	// 500 usable ports and no TIME_WAIT reuse, set out of band.
+	for k, v := range map[string]string{"net.ipv4.ip_local_port_range": "40000 40499", "net.ipv4.tcp_tw_reuse": "0"} {
+		if err := h.SetSysctl(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := churn(t, h, lab.ChurnOptions{Port: 6379, N: 700, ClientCloses: true})
+	if res.EADDRNOTAVAIL == 0 {
+		t.Fatalf("expected EADDRNOTAVAIL with 500 ports and 700 connections: %+v", res)
+	}
+	t.Logf("before tuning: %d of %d connects failed with EADDRNOTAVAIL", res.EADDRNOTAVAIL, res.Attempted)
+	dest := "127.0.0.1:6379"
+	exhausted := resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error {
+		pe, _ := a["port_exhaustion"].(map[string]any)
+		if pe["address"] != "127.0.0.1" || num(pe["port"]) != 6379 || num(pe["ratio"]) < 0.95 || num(pe["usable"]) != 500 {
+			return fmt.Errorf("port_exhaustion = %v, want 127.0.0.1:6379 ratio >= 0.95 of 500", pe)
+		}
+		recs, _ := a["recommendations"].([]any)
+		for _, r := range recs {
+			if s, _ := r.(string); strings.Contains(s, dest) && strings.Contains(s, "tcp_tw_reuse") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no recommendation names %s and tcp_tw_reuse: %v", dest, recs)
+	}}
+	tuning := `
+resource "tcp_tuning" "fix" {
+  ` + hostAttrs(h) + `
+  tcp_tw_reuse = 1
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{
+			{Config: statsConfig(f, h, ""), ConfigStateChecks: []statecheck.StateCheck{exhausted}},
+			{
+				Config: statsConfig(f, h, tuning),
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_tw_reuse", "1"),
+					hostCheck{desc: "the same churn runs clean after tuning", fn: func() error {
+						// TIME_WAIT sockets older than tcp_tw_reuse_delay (1 s)
+						// are reused; pace below 500 ports per second.
+						res := churn(t, h, lab.ChurnOptions{Port: 6379, N: 700, ClientCloses: true, Rate: 250})
+						if res.EADDRNOTAVAIL != 0 || res.Failed != 0 {
+							return fmt.Errorf("after tcp_tw_reuse = 1: %+v", res)
+						}
+						return nil
+					}},
+				},
+			},
+		},
+	})
+}
+
+func TestAccStats_fallbackWithoutSS(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	churn(t, h, lab.ChurnOptions{Port: 6380, N: 300, ClientCloses: true})
+	churn(t, h, lab.ChurnOptions{Port: 8081, N: 120, ClientCloses: false})
+
+	// A PATH with every command of /usr/bin but ss.
+	bin := t.TempDir()
+	entries, err := os.ReadDir("/usr/bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "ss" {
+			if err := os.Symlink(filepath.Join("/usr/bin", e.Name()), filepath.Join(bin, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	marker := filepath.Join(t.TempDir(), "ss-seen")
+	var withSS map[string]any
+	record := resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error { withSS = a; return nil }}
+	same := resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error {
+		b, err := os.ReadFile(marker)
+		if err != nil || strings.TrimSpace(string(b)) != "none" {
+			return fmt.Errorf("the hook did not hide ss (%q, %v)", b, err)
+		}
+		for _, k := range []string{"time_wait", "time_wait_by_destination", "time_wait_by_local_port", "port_exhaustion", "states"} {
+			if fmt.Sprint(a[k]) != fmt.Sprint(withSS[k]) {
+				return fmt.Errorf("%s without ss = %v, with ss = %v", k, a[k], withSS[k])
+			}
+		}
+		if num(a["time_wait"]) < 400 {
+			return fmt.Errorf("time_wait = %v, want >= 400", a["time_wait"])
+		}
+		return nil
+	}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{
+			{Config: statsConfig(f, h, ""), ConfigStateChecks: []statecheck.StateCheck{record}},
+			{
+				PreConfig: func() {
+					hook := fmt.Sprintf("PATH=%s:/usr/sbin:/sbin; export PATH\n(command -v ss || echo none) > %s\n", bin, marker)
+					if err := h.SetExecHook(hook); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:            statsConfig(f, h, ""),
+				ConfigStateChecks: []statecheck.StateCheck{same},
+			},
+		},
+	})
+}
