@@ -1,2 +1,143 @@
 #!/usr/bin/env bash
-echo "make demo: not yet — the demo lands with the tcp_tuning resource and tcp_stats data source."
+# make demo: the TIME_WAIT story on a local 3-host test fleet.
+#
+#   1. three "web" hosts (network namespaces with real sshd) whose clients
+#      reconnect to Redis for every request, with a badly tuned kernel;
+#   2. tcp_stats shows TIME_WAIT piling up and connect() failing;
+#   3. terraform plan refuses the copy-pasted tcp_tw_recycle advice;
+#   4. terraform apply of tcp_tuning fixes all three hosts;
+#   5. the same load runs clean and tcp_stats shows the headroom.
+#
+# It then destroys the tuning (original values return) and removes the
+# fleet. KEEP=1 keeps everything up to explore; `scripts/demo.sh clean`
+# (make demo-clean) destroys and removes everything.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BIN="$ROOT/bin"
+WORK="$ROOT/.lab/demo"
+STATE="$ROOT/.lab/demo-state.json"
+TF="${TCP_TERRAFORM:-$(command -v terraform || echo "$(go env GOPATH)/bin/terraform")}"
+
+bold=$'\e[1m'; dim=$'\e[2m'; off=$'\e[0m'
+[ -t 1 ] || { bold=; dim=; off=; }
+step=0
+headline() { step=$((step + 1)); printf '\n%s== %d. %s%s\n' "$bold" "$step" "$*" "$off"; }
+note() { printf '%s%s%s\n' "$dim" "$*" "$off"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+export TF_CLI_CONFIG_FILE="$WORK/terraformrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1 TF_INPUT=0
+tf() { (cd "$WORK" && "$TF" "$@"); }
+
+clean() {
+	if [ -f "$STATE" ]; then
+		if [ -f "$WORK/terraform.tfstate" ]; then
+			tf destroy -auto-approve -no-color -var apply_tuning=true >/dev/null 2>&1 || true
+		fi
+		"$BIN/tcplab" down -state "$STATE" >/dev/null 2>&1 || true
+	fi
+	rm -rf "$WORK" "$STATE"
+}
+
+if [ "${1:-}" = clean ]; then
+	[ -x "$BIN/tcplab" ] || (cd "$ROOT" && go build -o "$BIN/tcplab" ./cmd/tcplab)
+	clean
+	echo "demo: cleaned up"
+	exit 0
+fi
+
+# Where the demo cannot run, say why.
+[ "$(uname -s)" = Linux ] || die "needs Linux (network namespaces); this is $(uname -s)"
+[ "$(id -u)" = 0 ] || die "needs root (it creates network namespaces and runs sshd): sudo make demo"
+command -v ip >/dev/null || die "needs iproute2 (ip netns): apt-get install -y iproute2"
+[ -x /usr/sbin/sshd ] || die "needs OpenSSH server: apt-get install -y openssh-server"
+probe="tcpdemo-probe-$$"
+ip netns add "$probe" 2>/dev/null || die "cannot create network namespaces here (a container without CAP_SYS_ADMIN?)"
+ip netns del "$probe"
+[ -x "$TF" ] || die "no terraform: put one on PATH or run make deps"
+[ -x "$BIN/terraform-provider-tcp" ] && [ -x "$BIN/tcplab" ] || die "run make build first (make demo does)"
+
+clean
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo "demo failed; cleaning up" >&2; clean; fi' EXIT
+mkdir -p "$WORK"
+started=$(date +%s)
+
+headline "A local fleet: 3 hosts, each a network namespace with its own OpenSSH server"
+"$BIN/tcplab" up -n 3 -state "$STATE" | sed 's/^/   /'
+mkdir -p "$WORK/recycle"
+cp "$ROOT/examples/demo/main.tf" "$WORK/"
+cp "$ROOT/examples/demo/recycle/main.tf" "$WORK/recycle/"
+"$BIN/tcplab" tfvars -state "$STATE" > "$WORK/terraform.tfvars.json"
+cp "$WORK/terraform.tfvars.json" "$WORK/recycle/"
+cat > "$WORK/terraformrc" <<EOF
+provider_installation {
+  dev_overrides {
+    "tcptune/tcp" = "$BIN"
+  }
+  direct {}
+}
+EOF
+note "provider: $BIN/terraform-provider-tcp through dev_overrides (no registry); config: examples/demo/main.tf"
+
+headline "The hosts as they are: ephemeral range 40000-40999 (1,000 ports), tcp_tw_reuse = 0"
+for i in 1 2 3; do
+	"$BIN/tcplab" exec -state "$STATE" -host "$i" -- sh -c \
+		'echo 40000 40999 > /proc/sys/net/ipv4/ip_local_port_range; echo 0 > /proc/sys/net/ipv4/tcp_tw_reuse'
+done
+note "(a narrow range so the demo is quick; the arithmetic is the same with the default 28,232 ports)"
+
+headline "Load: each host's app opens a new connection to Redis (127.0.0.1:6379) per request"
+for i in 1 2 3; do
+	out=$("$BIN/tcplab" churn -state "$STATE" -host "$i" -port 6379 -n 1300 -client-closes -timeout 60s)
+	printf '   web-%d: %s\n' "$i" "$(printf '%s' "$out" | tr -d '\n' | sed -E 's/.*"attempted": *([0-9]+).*"succeeded": *([0-9]+).*"eaddrnotavail": *([0-9]+).*/\1 connects, \2 ok, \3 failed with EADDRNOTAVAIL (Cannot assign requested address)/')"
+done
+
+headline "tcp_stats: the TIME_WAIT picture, read over SSH in one round trip per host"
+tf apply -auto-approve -no-color >"$WORK/stats-before.log" 2>&1
+sed -n '/^Outputs:/,$p' "$WORK/stats-before.log" | sed 's/^/   /'
+note "   and the check block of main.tf warns:"
+grep -h -A8 'Check block assertion failed' "$WORK/stats-before.log" | grep -E 'Check block|more than' | head -2 | sed 's/^/   /' || true
+
+headline "terraform plan refuses the copy-pasted tcp_tw_recycle = 1 (before touching any host)"
+if (cd "$WORK/recycle" && "$TF" plan -no-color >"$WORK/recycle.log" 2>&1); then
+	die "the tcp_tw_recycle plan was not rejected"
+fi
+grep -A12 'Error: TIME_WAIT Recycling' "$WORK/recycle.log" | sed 's/^/   /'
+
+headline "terraform plan: the tuning for all 3 hosts"
+tf plan -no-color -var apply_tuning=true 2>&1 | sed -n '/will be created/,/^$/p' | head -28 | sed 's/^/   /'
+note "   ... (the same for web-2 and web-3)"
+
+headline "terraform apply: all-or-nothing per host, persisted in /etc/sysctl.d, read back"
+tf apply -auto-approve -no-color -var apply_tuning=true 2>&1 | grep -E 'Creation complete|Apply complete|Error' | sed 's/^/   /'
+for i in 1 2 3; do
+	printf '   web-%d: %s\n' "$i" "$("$BIN/tcplab" exec -state "$STATE" -host "$i" -- sh -c \
+		'printf "range %s, tw_reuse %s, file %s" "$(tr "\t" " " < /proc/sys/net/ipv4/ip_local_port_range)" "$(cat /proc/sys/net/ipv4/tcp_tw_reuse)" "$(ls /etc/sysctl.d)"')"
+done
+
+headline "The same load again, right away: no EADDRNOTAVAIL"
+for i in 1 2 3; do
+	out=$("$BIN/tcplab" churn -state "$STATE" -host "$i" -port 6379 -n 1300 -client-closes -timeout 60s)
+	printf '   web-%d: %s\n' "$i" "$(printf '%s' "$out" | tr -d '\n' | sed -E 's/.*"attempted": *([0-9]+).*"succeeded": *([0-9]+).*"eaddrnotavail": *([0-9]+).*/\1 connects, \2 ok, \3 failed with EADDRNOTAVAIL/')"
+done
+
+headline "tcp_stats after: headroom per destination, and a second plan that changes nothing"
+tf apply -auto-approve -no-color -var apply_tuning=true 2>&1 | sed -n '/^Outputs:/,$p; /No changes/p' | sed 's/^/   /'
+
+trap - EXIT
+if [ "${KEEP:-0}" = 1 ]; then
+	printf '\n%sDone in %ss.%s The fleet is still up (KEEP=1): explore with\n' "$bold" "$(( $(date +%s) - started ))" "$off"
+	echo "   cd $WORK && TF_CLI_CONFIG_FILE=$WORK/terraformrc terraform plan -var apply_tuning=true"
+	echo "   $BIN/tcplab ssh -state $STATE -host 1"
+	echo "then run: make demo-clean   (destroys the tuning, restoring the original values, and removes the fleet)"
+	exit 0
+fi
+
+headline "terraform destroy: original values back on every host, files removed; fleet removed"
+tf destroy -auto-approve -no-color -var apply_tuning=true 2>&1 | grep -E 'Destruction complete|Destroy complete|Error' | sed 's/^/   /'
+for i in 1 2 3; do
+	printf '   web-%d: %s\n' "$i" "$("$BIN/tcplab" exec -state "$STATE" -host "$i" -- sh -c \
+		'printf "range %s, tw_reuse %s, files: %s" "$(tr "\t" " " < /proc/sys/net/ipv4/ip_local_port_range)" "$(cat /proc/sys/net/ipv4/tcp_tw_reuse)" "$(ls /etc/sysctl.d | tr "\n" " ")"')"
+done
+clean
+printf '\n%sDone in %ss.%s Nothing is left running. (KEEP=1 make demo keeps the fleet up to explore.)\n' "$bold" "$(( $(date +%s) - started ))" "$off"

@@ -5,6 +5,7 @@
 //	tcplab up     [-n 3] [-state FILE] [-bastion] [-bastion-max-startups 3] [-max-sessions N] [-latency 20ms]
 //	tcplab down   [-state FILE]
 //	tcplab status [-state FILE] [-json]
+//	tcplab tfvars [-state FILE] [-prefix web]
 //	tcplab exec   [-state FILE] -host N -- COMMAND [ARG...]
 //	tcplab ssh    [-state FILE] -host N [-user root] [-- COMMAND]
 //	tcplab churn  [-state FILE -host N] [-port 6379] [-n 2000] [-client-closes] [-rate 0] [-timeout 30s] [-workers 1]
@@ -50,6 +51,7 @@ commands:
   up      bring a fleet up in the background and print how to reach it
   down    stop the fleet and remove everything it created (also after a crash)
   status  show the fleet and whether each host answers SSH
+  tfvars  print terraform.tfvars.json for the examples (hosts, key, known_hosts)
   exec    run a command inside a host's namespace: exec -host N -- CMD...
   ssh     ssh into a host: ssh -host N [-user root] [-- CMD]
   churn   open and close short TCP connections (inside -host N, or here)
@@ -74,6 +76,8 @@ func run(args []string) int {
 		err = cmdServe(rest)
 	case "down":
 		err = cmdDown(rest)
+	case "tfvars":
+		err = cmdTfvars(rest)
 	case "status":
 		err = cmdStatus(rest)
 	case "exec":
@@ -598,4 +602,38 @@ func cmdGC(args []string) error {
 		fmt.Println("nothing to clean")
 	}
 	return err
+}
+
+// cmdTfvars prints the fleet as Terraform variables: hosts (name ->
+// {address, port}), private_key_file and known_hosts_file, the inputs of
+// examples/demo and examples/fleet-style configurations.
+func cmdTfvars(args []string) error {
+	fs := flag.NewFlagSet("tfvars", flag.ContinueOnError)
+	state := fs.String("state", defaultState(), "state file")
+	prefix := fs.String("prefix", "web", "host name prefix (web-1, web-2, ...)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := lab.ReadState(*state)
+	if err != nil {
+		return fmt.Errorf("no fleet: %w", err)
+	}
+	type host struct {
+		Address string `json:"address"`
+		Port    int    `json:"port"`
+	}
+	vars := struct {
+		Hosts          map[string]host `json:"hosts"`
+		PrivateKeyFile string          `json:"private_key_file"`
+		KnownHostsFile string          `json:"known_hosts_file"`
+	}{Hosts: map[string]host{}, PrivateKeyFile: s.ClientKeyFile, KnownHostsFile: s.KnownHostsFile}
+	for i, h := range s.Hosts {
+		vars.Hosts[fmt.Sprintf("%s-%d", *prefix, i+1)] = host{Address: h.Addr, Port: h.Port}
+	}
+	b, err := json.MarshalIndent(vars, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
 }

@@ -102,7 +102,7 @@ func (d *statsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest
 				MarkdownDescription: "`ip_local_port_range` (`min`, `max`), how many of its ports `ip_local_reserved_ports` excludes (`reserved`) and how many `connect()` can use (`usable`).",
 				Attributes:          map[string]schema.Attribute{"min": i64("Lowest ephemeral port."), "max": i64("Highest ephemeral port."), "reserved": i64("Reserved ports inside the range."), "usable": i64("Usable ephemeral ports: range size minus reserved.")}},
 			"port_exhaustion": schema.SingleNestedAttribute{Computed: true,
-				MarkdownDescription: "The destination holding the most ephemeral ports: sockets of every state from ephemeral local ports to it (`in_use`), against `usable`; `ratio` 1 means the next `connect()` to it fails with `EADDRNOTAVAIL`. Empty address and zeros when there is no client-side socket.",
+				MarkdownDescription: "The destination holding the most ephemeral ports: sockets of every state from ephemeral local ports to it (`in_use`), against `usable`; `ratio` 1 means the next `connect()` to it fails with `EADDRNOTAVAIL`. With no client-side socket, `address` is empty and `in_use` and `ratio` are 0.",
 				Attributes: map[string]schema.Attribute{
 					"address": schema.StringAttribute{Computed: true, MarkdownDescription: "Remote address."},
 					"port":    i64("Remote port."), "in_use": i64("Sockets to it from ephemeral ports."), "usable": i64("Usable ephemeral ports."),

@@ -64,7 +64,8 @@ type Report struct {
 	TimeWaitByLocalPort []PortCount
 	EphemeralPorts      EphemeralPorts
 	// PortExhaustion is the destination holding the most ephemeral ports
-	// (zero value when no client-side socket exists).
+	// (no address and zero in use when no client-side socket exists;
+	// Usable is always set).
 	PortExhaustion PortExhaustion
 	// MaxConnectionRatePerDestination is the sustainable rate of new
 	// short-lived connections per second from this host to one remote
@@ -140,6 +141,7 @@ func Analyze(s *Snapshot) *Report {
 	r.EphemeralPorts.Usable = r.EphemeralPorts.Max - r.EphemeralPorts.Min + 1 - r.EphemeralPorts.Reserved
 	usable := r.EphemeralPorts.Usable
 
+	r.PortExhaustion = PortExhaustion{Usable: max(usable, 0)}
 	if len(s.InUseByDestination) > 0 {
 		r.PortExhaustion = exhaustion(s.InUseByDestination[0], usable)
 	}

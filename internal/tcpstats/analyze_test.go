@@ -254,7 +254,7 @@ func TestAnalyzeEdgeCases(t *testing.T) {
 	// An empty snapshot (a host that reported almost nothing) gives
 	// defaults, not a panic.
 	r := Analyze(&Snapshot{})
-	if r.EphemeralPorts != (EphemeralPorts{Min: 32768, Max: 60999, Usable: 28232}) || r.PortExhaustion != (PortExhaustion{}) ||
+	if r.EphemeralPorts != (EphemeralPorts{Min: 32768, Max: 60999, Usable: 28232}) || r.PortExhaustion != (PortExhaustion{Usable: 28232}) ||
 		r.TWBuckets != (TWBuckets{}) || len(r.Recommendations) != 0 || len(r.States) != len(procnet.States) {
 		t.Errorf("empty snapshot: %+v", r)
 	}
