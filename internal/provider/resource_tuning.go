@@ -25,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -410,10 +411,6 @@ func liveCanonical(res *hostops.ReadResult, key string) (string, bool) {
 }
 
 func (r *tuningResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	resp.Diagnostics.Append(r.data.ready()...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
 	plan, diags := getTuning(ctx, req.Plan)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
@@ -421,7 +418,32 @@ func (r *tuningResource) Create(ctx context.Context, req resource.CreateRequest,
 	}
 	d, diags := plan.Timeouts.Create(ctx, defaultOpTime)
 	resp.Diagnostics.Append(diags...)
-	ctx, cancel := withTimeout(ctx, d)
+	r.apply(ctx, plan, nil, d, "Apply TCP Tuning", &resp.State, &resp.Diagnostics)
+}
+
+func (r *tuningResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	plan, diags := getTuning(ctx, req.Plan)
+	resp.Diagnostics.Append(diags...)
+	state, diags := getTuning(ctx, req.State)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	d, diags := plan.Timeouts.Update(ctx, defaultOpTime)
+	resp.Diagnostics.Append(diags...)
+	r.apply(ctx, plan, &state, d, "Update TCP Tuning", &resp.State, &resp.Diagnostics)
+}
+
+// apply brings the host to plan: one read (facts and current values, for
+// the host-aware rules and original values), then one all-or-nothing apply.
+// prior is the state before an update, nil on create. Keys the plan no
+// longer manages get their original values back.
+func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tuningModel, timeout time.Duration, op string, out *tfsdk.State, diags *diag.Diagnostics) {
+	diags.Append(r.data.ready()...)
+	if diags.HasError() {
+		return
+	}
+	ctx, cancel := withTimeout(ctx, timeout)
 	defer cancel()
 
 	t, label := r.ids(plan)
@@ -429,45 +451,67 @@ func (r *tuningResource) Create(ctx context.Context, req resource.CreateRequest,
 	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
 	desired, err := plan.desired()
 	if err != nil {
-		resp.Diagnostics.AddError("Invalid TCP Tuning", err.Error())
+		diags.AddError("Invalid TCP Tuning", err.Error())
 		return
 	}
-	res, diags := r.preflight(ctx, plan, readKeys(sortedKeys(desired)), label, t, "Apply TCP Tuning")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if res.File != nil && res.File.Managed {
-		resp.Diagnostics.Append(alreadyManagedDiag(label, res.File.Path, res.File.Name))
-		return
-	}
+	var oldDesired map[string]string
 	originals := map[string]string{}
+	if prior != nil {
+		oldDesired, _ = prior.desired()
+		originals = mapStrings(prior.OriginalValues)
+	}
+	res, pdiags := r.preflight(ctx, plan, readKeys(sortedKeys(desired), sortedKeys(oldDesired)), label, t, op)
+	diags.Append(pdiags...)
+	if diags.HasError() {
+		return
+	}
+	if prior == nil && res.File != nil && res.File.Managed {
+		diags.Append(alreadyManagedDiag(label, res.File.Path, res.File.Name))
+		return
+	}
+	// Originals are captured once, before this resource first changes a key.
 	for k := range desired {
-		if v, ok := liveCanonical(res, k); ok {
-			originals[k] = v
+		if _, ok := originals[k]; !ok {
+			if v, ok := liveCanonical(res, k); ok {
+				originals[k] = v
+			}
 		}
+	}
+	writes := writesFor(desired)
+	for _, k := range sortedKeys(oldDesired) {
+		if _, still := desired[k]; still {
+			continue
+		}
+		if orig, ok := originals[k]; ok {
+			writes = append(writes, writeFor(k, orig))
+		}
+		delete(originals, k)
 	}
 	plan.KernelRelease = types.StringValue(res.KernelRelease)
 	plan.OriginalValues = stringMapValue(originals)
 
-	areq := hostops.ApplyRequest{Writes: writesFor(desired), PersistPath: plan.PersistPath.ValueString()}
+	areq := hostops.ApplyRequest{Writes: writes, PersistPath: plan.PersistPath.ValueString()}
 	if plan.Persist.ValueBool() {
 		content := renderFile(plan, desired, originals)
 		areq.FileContent = &content
+	} else if prior != nil {
+		areq.RemoveFile = true
 	}
 	ares, err := hostops.Apply(ctx, r.data.pool, t, areq)
 	r.data.forget(t, plan.PersistPath.ValueString())
 	if err != nil {
-		resp.Diagnostics.Append(hostErrorDiag("Apply TCP Tuning", label, err))
+		diags.Append(hostErrorDiag(op, label, err))
 		if outcomeUnknown(err) {
-			// Keep the resource (Terraform marks it tainted) so its
-			// original values are not lost; the next apply replaces it.
-			resp.Diagnostics.Append(setTuning(ctx, &resp.State, plan)...)
+			// The host may hold the new values: record the plan with the
+			// original values captured above, so they are never lost. The
+			// next refresh reads the host's real values and shows what is
+			// left to do (a new resource is also marked tainted).
+			diags.Append(setTuning(ctx, out, plan)...)
 		}
 		return
 	}
 	tflog.Debug(ctx, "tcp_tuning applied", map[string]any{"host": label, "written": ares.Wrote, "file_written": ares.FileWritten})
-	resp.Diagnostics.Append(setTuning(ctx, &resp.State, plan)...)
+	diags.Append(setTuning(ctx, out, plan)...)
 }
 
 // outcomeUnknown reports whether a failed operation may have changed the host.
@@ -631,76 +675,6 @@ func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) dia
 	}
 	state.OriginalValues = stringMapValue(hostops.ParseOriginals(full.Content))
 	return diags
-}
-
-func (r *tuningResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	resp.Diagnostics.Append(r.data.ready()...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	plan, diags := getTuning(ctx, req.Plan)
-	resp.Diagnostics.Append(diags...)
-	state, diags := getTuning(ctx, req.State)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	d, diags := plan.Timeouts.Update(ctx, defaultOpTime)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := withTimeout(ctx, d)
-	defer cancel()
-
-	t, label := r.ids(plan)
-	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
-	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
-	desired, err := plan.desired()
-	if err != nil {
-		resp.Diagnostics.AddError("Invalid TCP Tuning", err.Error())
-		return
-	}
-	oldDesired, _ := state.desired()
-	originals := mapStrings(state.OriginalValues)
-	keys := readKeys(sortedKeys(desired), sortedKeys(oldDesired))
-	res, diags := r.preflight(ctx, plan, keys, label, t, "Update TCP Tuning")
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	for k := range desired {
-		if _, ok := originals[k]; !ok {
-			if v, ok := liveCanonical(res, k); ok {
-				originals[k] = v
-			}
-		}
-	}
-	writes := writesFor(desired)
-	for _, k := range sortedKeys(oldDesired) {
-		if _, still := desired[k]; still {
-			continue
-		}
-		if orig, ok := originals[k]; ok {
-			writes = append(writes, writeFor(k, orig))
-		}
-		delete(originals, k)
-	}
-	plan.KernelRelease = types.StringValue(res.KernelRelease)
-	plan.OriginalValues = stringMapValue(originals)
-
-	areq := hostops.ApplyRequest{Writes: writes, PersistPath: plan.PersistPath.ValueString()}
-	if plan.Persist.ValueBool() {
-		content := renderFile(plan, desired, originals)
-		areq.FileContent = &content
-	} else {
-		areq.RemoveFile = true
-	}
-	ares, err := hostops.Apply(ctx, r.data.pool, t, areq)
-	r.data.forget(t, plan.PersistPath.ValueString())
-	if err != nil {
-		resp.Diagnostics.Append(hostErrorDiag("Update TCP Tuning", label, err))
-		return
-	}
-	tflog.Debug(ctx, "tcp_tuning updated", map[string]any{"host": label, "written": ares.Wrote, "file_written": ares.FileWritten})
-	resp.Diagnostics.Append(setTuning(ctx, &resp.State, plan)...)
 }
 
 func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {

@@ -412,3 +412,42 @@ func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 		},
 	})
 }
+
+func TestAccTuning_twoResourcesSameKeyIsAnError(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_fin_timeout")
+	first := `
+resource "tcp_tuning" "a" {
+  ` + hostAttrs(h) + `
+  name            = "app-a"
+  tcp_fin_timeout = 30
+}
+`
+	second := `
+resource "tcp_tuning" "b" {
+  ` + hostAttrs(h) + `
+  name            = "app-b"
+  tcp_fin_timeout = 20
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, "90-app-a.conf"),
+		Steps: []resource.TestStep{
+			{Config: providerBlock(f) + first, ConfigStateChecks: []statecheck.StateCheck{expectSysctl(h, "net.ipv4.tcp_fin_timeout", "30")}},
+			{
+				Config:      providerBlock(f) + first + second,
+				ExpectError: regexp.MustCompile(`(?s)90-app-a\.conf`),
+			},
+			{
+				// The rejected resource changed nothing.
+				Config: providerBlock(f) + first,
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_fin_timeout", "30"),
+					expectNoFile(h, "90-app-b.conf"),
+				},
+			},
+		},
+	})
+}
