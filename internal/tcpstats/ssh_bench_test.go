@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkStatsOverSSH reads a fleet host holding many TIME_WAIT sockets
-// (TCPSTATS_BENCH_TW, default 50,000) through the real sshd, and compares
+// (TCPSTATS_BENCH_TW, default 52,000) through the real sshd, and compares
 // the data source's round trip with shipping `ss -tan` whole over the same
 // connection. Run as root:
 //
@@ -22,7 +22,7 @@ import (
 // Reported per read: wall time (ns/op), payload bytes received
 // (bytes-received/op) and the TIME_WAIT count seen (time-wait).
 func BenchmarkStatsOverSSH(b *testing.B) {
-	n := 50000
+	n := 52000
 	if v, err := strconv.Atoi(os.Getenv("TCPSTATS_BENCH_TW")); err == nil && v > 0 {
 		n = v
 	}
@@ -30,16 +30,22 @@ func BenchmarkStatsOverSSH(b *testing.B) {
 	h := f.Hosts[0]
 	// Enough ephemeral ports for n client-side TIME_WAIT sockets over two
 	// destinations (each destination can hold one socket per port).
-	if err := h.SetSysctl("net.ipv4.ip_local_port_range", "1024 65535"); err != nil {
+	if err := h.SetSysctl("net.ipv4.ip_local_port_range", "10000 65535"); err != nil {
+		b.Fatal(err)
+	}
+	// The default tcp_tw_reuse = 2 reuses loopback TIME_WAIT ports after
+	// 1 s, which would keep the count down: every closed socket must stay.
+	if err := h.SetSysctl("net.ipv4.tcp_tw_reuse", "0"); err != nil {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for i, port := range []int{6379, 6380} {
-		res, err := h.Churn(ctx, lab.ChurnOptions{Port: port, N: n/2 + i*(n%2), ClientCloses: true, Workers: 4, Timeout: 2 * time.Minute})
+		res, err := h.Churn(ctx, lab.ChurnOptions{Port: port, N: n/2 + i*(n%2), ClientCloses: true, Workers: 8, Timeout: 2 * time.Minute})
 		if err != nil || res.Failed > 0 {
 			b.Fatalf("churn: %+v %v", res, err)
 		}
+		b.Logf("churned %d connections to port %d in %v", res.Succeeded, port, res.Elapsed)
 	}
 	pool, err := sshx.NewPool(sshx.Config{PrivateKey: f.ClientKey, KnownHostsFile: f.KnownHostsFile, Timeout: 20 * time.Second})
 	if err != nil {
