@@ -26,34 +26,8 @@ while IFS= read -r line; do
 	*) rest= ;;
 	esac
 	case $op in
-	persist)
-		valid_path "$rest" || {
-			inerr="invalid persist path: $rest"
-			break
-		}
-		persist=$rest
-		;;
-	w)
-		k=${rest%% *}
-		case $rest in
-		*" "*) v=${rest#* } ;;
-		*) v= ;;
-		esac
-		valid_key "$k" || {
-			inerr="invalid key: $k"
-			break
-		}
-		n=$((n + 1))
-		printf '%s\n' "$k" >"$W/k.$n"
-		printf '%s\n' "$v" >"$W/v.$n"
-		printf '%s\n' "$v" >"$W/x.$n"
-		;;
-	x)
-		[ "$n" -gt 0 ] || {
-			inerr="x record before any w record"
-			break
-		}
-		printf '%s\n' "$rest" >"$W/x.$n"
+	persist | w | x)
+		input_record "$op" "$rest" || break
 		;;
 	end)
 		gotend=1

@@ -230,3 +230,41 @@ input_error() {
 	printf 'error input %s\n' "$1"
 	finish error 2
 }
+
+# input_record OP REST handles the input records apply and delete share:
+# "persist PATH", "w KEY VALUE" (a write, numbered n in $W) and "x EXPECT"
+# (what the kernel should print back for the last write). It returns
+# non-zero with inerr set on invalid input.
+input_record() {
+	case $1 in
+	persist)
+		valid_path "$2" || {
+			inerr="invalid persist path: $2"
+			return 1
+		}
+		persist=$2
+		;;
+	w)
+		k=${2%% *}
+		case $2 in
+		*" "*) v=${2#* } ;;
+		*) v= ;;
+		esac
+		valid_key "$k" || {
+			inerr="invalid key: $k"
+			return 1
+		}
+		n=$((n + 1))
+		printf '%s\n' "$k" >"$W/k.$n"
+		printf '%s\n' "$v" >"$W/v.$n"
+		printf '%s\n' "$v" >"$W/x.$n"
+		;;
+	x)
+		[ "$n" -gt 0 ] || {
+			inerr="x record before any w record"
+			return 1
+		}
+		printf '%s\n' "$2" >"$W/x.$n"
+		;;
+	esac
+}
