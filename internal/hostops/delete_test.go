@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
 func TestDelete(t *testing.T) {
@@ -99,6 +101,28 @@ func TestDeleteContinuesPastFailures(t *testing.T) {
 		}
 		if v := procValue(t, root, "net.ipv4.tcp_fin_timeout"); v != "45" {
 			t.Errorf("tcp_fin_timeout = %q, want 45", v)
+		}
+	})
+}
+
+func TestDeleteLeavesForeignFile(t *testing.T) {
+	forShells(t, func(t *testing.T, sc shellCase) {
+		root := fakeRoot(t)
+		p := filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf")
+		req := DeleteRequest{PersistPath: "/etc/sysctl.d/90-tcp-tuning.conf", Marker: DefaultMarker}
+		writeFile(t, p, "net.core.somaxconn = 1234\n")
+		res, err := Delete(testCtx(t), sc.runner(root), sshx.Target{}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.FileRemoved || !res.FileForeign || !exists(p) {
+			t.Errorf("result = %+v (file exists: %v), want the foreign file left alone", res, exists(p))
+		}
+		// A file that starts with the marker is ours and goes.
+		writeFile(t, p, RenderFile(DefaultMarker, "x", map[string]string{"net.core.somaxconn": "1"}, nil))
+		res, err = Delete(testCtx(t), sc.runner(root), sshx.Target{}, req)
+		if err != nil || !res.FileRemoved || exists(p) {
+			t.Errorf("managed file: %+v, %v (exists: %v)", res, err, exists(p))
 		}
 	})
 }

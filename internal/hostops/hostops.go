@@ -95,6 +95,7 @@ type ApplyResult struct {
 type DeleteRequest struct {
 	Restore     []Write // original values to put back; keys already at Expect are skipped
 	PersistPath string  // "" = leave files alone
+	Marker      string  // when set, the file is removed only if its first line is exactly this
 }
 
 // DeleteResult is what Delete did.
@@ -103,6 +104,7 @@ type DeleteResult struct {
 	Gone        []string // keys the kernel does not have (nothing to restore)
 	Failed      []string // keys that could not be restored (see the returned error)
 	FileRemoved bool
+	FileForeign bool // the file lacked DeleteRequest.Marker and was left in place
 }
 
 // WriteError is a failed apply or delete step. For Apply, every change

@@ -324,6 +324,8 @@ func parseDelete(script string, req DeleteRequest, res *sshx.Result) (*DeleteRes
 			switch rec.rest {
 			case "removed":
 				out.FileRemoved = true
+			case "foreign":
+				out.FileForeign = true
 			case "absent", "none":
 			default:
 				return nil, perr("bad file record " + strconv.Quote(rec.rest))

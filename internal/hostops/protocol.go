@@ -147,6 +147,12 @@ func encodeApply(req ApplyRequest) ([]byte, error) {
 
 func encodeDelete(req DeleteRequest) ([]byte, error) {
 	var b bytes.Buffer
+	if req.Marker != "" {
+		if strings.ContainsAny(req.Marker, "\n\r") {
+			return nil, fmt.Errorf("invalid marker %q", req.Marker)
+		}
+		fmt.Fprintf(&b, "marker %s\n", req.Marker)
+	}
 	if req.PersistPath != "" {
 		if !ValidPersistPath(req.PersistPath) {
 			return nil, fmt.Errorf("invalid persist path %q", req.PersistPath)

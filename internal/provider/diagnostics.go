@@ -150,12 +150,26 @@ func findingPath(fp rules.Path) (path.Path, bool) {
 	return p, true
 }
 
-// alreadyManagedDiag: a new resource would take over a file another
-// tcp_tuning (or an earlier state) already manages.
-func alreadyManagedDiag(host, file, name string) diag.Diagnostic {
-	return diag.NewAttributeErrorDiagnostic(path.Root("name"), "TCP Tuning Already Managed",
-		"The host already has a persisted file written by a tcp_tuning resource at this path, so creating this resource would take "+
-			"over another resource's settings and lose its original values. Give each tcp_tuning on a host its own name, or, if this "+
-			"is the same tuning (for example after terraform state rm), import it: terraform import ADDRESS user@host:port/name."+
-			facts("Host", host, "File", file, "Name", name))
+// fileInTheWayDiag: a new resource's persist path already holds a file,
+// another tcp_tuning's or the administrator's.
+func fileInTheWayDiag(host string, f *hostops.SysctlFile) diag.Diagnostic {
+	if f.Managed {
+		return diag.NewAttributeErrorDiagnostic(path.Root("name"), "TCP Tuning Already Managed",
+			"The host already has a persisted file written by a tcp_tuning resource at this path, so creating this resource would take "+
+				"over another resource's settings and lose its original values. Give each tcp_tuning on a host its own name, or, if this "+
+				"is the same tuning (for example after terraform state rm), import it: terraform import ADDRESS user@host:port/name."+
+				facts("Host", host, "File", f.Path, "Name", f.Name))
+	}
+	return diag.NewAttributeErrorDiagnostic(path.Root("name"), "Persist Path Holds Another File",
+		"A file that this provider did not write exists where this resource would persist its settings; it would be overwritten, "+
+			"and removed on destroy. Choose another name or priority, or move that file's settings into this resource and delete it."+
+			facts("Host", host, "File", f.Path))
+}
+
+// keyClaimedDiag: two resources of one configuration manage one key.
+func keyClaimedDiag(host, key, other string, p path.Path) diag.Diagnostic {
+	return diag.NewAttributeErrorDiagnostic(p, "Key Managed by Two Resources",
+		"Another tcp_tuning resource of this configuration manages the same key on the same host; each would overwrite the other "+
+			"and record the other's value as the original. Manage each key on a host in one resource only."+
+			facts("Host", host, "Key", key, "Other resource name", other))
 }

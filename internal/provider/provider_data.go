@@ -21,8 +21,10 @@ type providerData struct {
 	port    int    // provider default port
 	unknown bool   // provider configuration not yet known (plan before dependencies exist)
 
-	mu    sync.Mutex
-	facts map[string]cachedRead // target+persist path -> last read in this process
+	mu     sync.Mutex
+	facts  map[string]cachedRead  // target+persist path -> last read in this process
+	claims map[string]string      // user@host:port/ + sysctl key -> resource name
+	hostMu map[string]*sync.Mutex // one host operation at a time per host
 }
 
 // cachedRead is a host read kept so ModifyPlan can run host-aware rules
@@ -129,4 +131,37 @@ func (d *providerData) resolve(t sshx.Target) sshx.Target {
 		t.Port = d.port
 	}
 	return t
+}
+
+// claim records that the resource named name manages key on t, and returns
+// the name of another resource that already claimed it in this process.
+func (d *providerData) claim(t sshx.Target, key, name string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.claims == nil {
+		d.claims = map[string]string{}
+	}
+	k := targetKey(t) + key
+	if other, ok := d.claims[k]; ok && other != name {
+		return other
+	}
+	d.claims[k] = name
+	return ""
+}
+
+// lockHost serializes this process's read-check-apply sequences on one
+// host; call the returned function to unlock.
+func (d *providerData) lockHost(t sshx.Target) func() {
+	d.mu.Lock()
+	if d.hostMu == nil {
+		d.hostMu = map[string]*sync.Mutex{}
+	}
+	m, ok := d.hostMu[targetKey(t)]
+	if !ok {
+		m = &sync.Mutex{}
+		d.hostMu[targetKey(t)] = m
+	}
+	d.mu.Unlock()
+	m.Lock()
+	return m.Unlock
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -246,17 +247,21 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.Append(findingDiags(rules.Static(plan.rulesConfig()), "")...)
 	}
 
-	// Computed values: keep them when the managed keys do not change.
-	if state != nil && equalKeys(state.managedKeys(), plan.managedKeys()) && plan.settingsKnown() {
+	// Computed values: an unchanged resource keeps them. A change keeps the
+	// original values only when it cannot add or remove one, and leaves the
+	// kernel release to the apply (a saved plan may be applied after a
+	// reboot into another kernel).
+	unchanged := state != nil && planEqualsState(ctx, req)
+	switch {
+	case unchanged:
 		plan.OriginalValues = state.OriginalValues
 		plan.KernelRelease = state.KernelRelease
-	} else {
+	case state != nil && plan.settingsKnown() && equalKeys(state.managedKeys(), plan.managedKeys()) && coversKeys(state.OriginalValues, plan.managedKeys()):
+		plan.OriginalValues = state.OriginalValues
+		plan.KernelRelease = types.StringUnknown()
+	default:
 		plan.OriginalValues = types.MapUnknown(types.StringType)
-		if state != nil {
-			plan.KernelRelease = state.KernelRelease
-		} else {
-			plan.KernelRelease = types.StringUnknown()
-		}
+		plan.KernelRelease = types.StringUnknown()
 	}
 	resp.Diagnostics.Append(setTuning(ctx, &resp.Plan, plan)...)
 	if resp.Diagnostics.HasError() {
@@ -268,10 +273,16 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	if !plan.settingsKnown() || plan.Host.IsUnknown() || plan.PersistPath.IsUnknown() || r.data == nil || r.data.unknown || r.data.pool == nil {
 		return
 	}
-	if state != nil && planEqualsState(ctx, req) {
+	if unchanged {
 		return // nothing changes on the host; the refresh already reported drift
 	}
 	t, label := r.ids(plan)
+	// Two resources of this configuration managing one key on one host.
+	for _, k := range plan.managedKeys() {
+		if other := r.data.claim(t, k, plan.Name.ValueString()); other != "" {
+			resp.Diagnostics.Append(keyClaimedDiag(label, k, other, keyPath(k)))
+		}
+	}
 	keys := readKeys(plan.managedKeys(), stateKeys(state))
 	res := r.data.recall(t, plan.PersistPath.ValueString(), keys)
 	if res == nil {
@@ -285,12 +296,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		}
 		r.data.remember(t, plan.PersistPath.ValueString(), keys, res)
 	}
-	if state == nil && res.File != nil && res.File.Managed {
-		resp.Diagnostics.Append(alreadyManagedDiag(label, res.File.Path, res.File.Name))
-	}
-	if state == nil {
-		plan.KernelRelease = types.StringValue(res.KernelRelease)
-		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("kernel_release"), plan.KernelRelease)...)
+	if state == nil && res.File != nil {
+		// A replacement plans its new object while the old one's file is
+		// still there, so this is only a warning at plan time; apply
+		// checks again after the old object is gone.
+		d := fileInTheWayDiag(label, res.File)
+		resp.Diagnostics.AddAttributeWarning(path.Root("name"), d.Summary(), d.Detail())
 	}
 	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), hostFacts(res, plan)), label)...)
 }
@@ -310,6 +321,28 @@ const (
 func readKeys(managed ...[]string) []string {
 	all := [][]string{{keyPortRange, keyReserved, keyTimestamps}}
 	return unionKeys(append(all, managed...)...)
+}
+
+// coversKeys reports whether a known original_values map has every key.
+func coversKeys(m types.Map, keys []string) bool {
+	if m.IsNull() || m.IsUnknown() {
+		return false
+	}
+	el := m.Elements()
+	for _, k := range keys {
+		if _, ok := el[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// keyPath is the attribute that manages a sysctl key.
+func keyPath(key string) path.Path {
+	if s, ok := catalog.ByKey(key); ok {
+		return path.Root(s.Attribute)
+	}
+	return path.Root("extra_sysctls").AtMapKey(key)
 }
 
 func equalKeys(a, b []string) bool {
@@ -447,6 +480,9 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	defer cancel()
 
 	t, label := r.ids(plan)
+	// One operation at a time per host in this process, so two resources
+	// of one apply see each other's files.
+	defer r.data.lockHost(t)()
 	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
 	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
 	desired, err := plan.desired()
@@ -465,8 +501,8 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	if diags.HasError() {
 		return
 	}
-	if prior == nil && res.File != nil && res.File.Managed {
-		diags.Append(alreadyManagedDiag(label, res.File.Path, res.File.Name))
+	if prior == nil && res.File != nil {
+		diags.Append(fileInTheWayDiag(label, res.File))
 		return
 	}
 	// Originals are captured once, before this resource first changes a key.
@@ -478,10 +514,13 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 		}
 	}
 	writes := writesFor(desired)
+	keepOriginals := maps.Clone(originals)
+	removed := map[string]string{}
 	for _, k := range sortedKeys(oldDesired) {
 		if _, still := desired[k]; still {
 			continue
 		}
+		removed[k] = oldDesired[k]
 		if orig, ok := originals[k]; ok {
 			writes = append(writes, writeFor(k, orig))
 		}
@@ -503,10 +542,17 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 		diags.Append(hostErrorDiag(op, label, err))
 		if outcomeUnknown(err) {
 			// The host may hold the new values: record the plan with the
-			// original values captured above, so they are never lost. The
-			// next refresh reads the host's real values and shows what is
-			// left to do (a new resource is also marked tainted).
-			diags.Append(setTuning(ctx, out, plan)...)
+			// original values captured above, so they are never lost, and
+			// keep managing removed keys until their restore is known to
+			// be done. The next refresh reads the host's real values and
+			// shows what is left to do (a new resource is also tainted).
+			st := plan
+			st.Ints = maps.Clone(plan.Ints)
+			for k, v := range removed {
+				st.setKeyValue(k, v)
+			}
+			st.OriginalValues = stringMapValue(keepOriginals)
+			diags.Append(setTuning(ctx, out, st)...)
 		}
 		return
 	}
@@ -534,6 +580,14 @@ func renderFile(m tuningModel, desired, originals map[string]string) string {
 }
 
 func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	if r.data != nil && r.data.unknown {
+		// The provider block waits for values of this same run: keep the
+		// state as it is; the apply reads the host.
+		resp.Diagnostics.AddWarning("Host Not Read",
+			"The tcp provider's configuration depends on values not known yet, so this host was not refreshed; "+
+				"the plan uses the last known state.")
+		return
+	}
 	resp.Diagnostics.Append(r.data.ready()...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -693,7 +747,9 @@ func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	defer cancel()
 
 	t, label := r.ids(state)
-	dreq := hostops.DeleteRequest{PersistPath: state.PersistPath.ValueString()}
+	defer r.data.lockHost(t)()
+	// Only a file this provider wrote (it carries the marker) is removed.
+	dreq := hostops.DeleteRequest{PersistPath: state.PersistPath.ValueString(), Marker: hostops.DefaultMarker}
 	if state.RestoreOnDestroy.ValueBool() {
 		orig := mapStrings(state.OriginalValues)
 		for _, k := range sortedKeys(orig) {
@@ -722,6 +778,8 @@ func (r *tuningResource) ImportState(ctx context.Context, req resource.ImportSta
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), v)...)
 	}
 	set("host", types.StringValue(host))
+	// user and port are recorded as given: write them in the ID exactly
+	// when the configuration sets them, and the plan after import is empty.
 	if mm[1] != "" {
 		set("user", types.StringValue(mm[1]))
 	}

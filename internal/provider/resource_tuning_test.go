@@ -451,3 +451,75 @@ resource "tcp_tuning" "b" {
 		},
 	})
 }
+
+func TestAccTuning_twoNewResourcesSameKeyInOneApply(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	before, _ := h.Sysctl("net.ipv4.tcp_fin_timeout")
+	cfg := providerBlock(f) + `
+resource "tcp_tuning" "a" {
+  ` + hostAttrs(h) + `
+  name            = "app-a"
+  tcp_fin_timeout = 30
+}
+resource "tcp_tuning" "b" {
+  ` + hostAttrs(h) + `
+  name            = "app-b"
+  tcp_fin_timeout = 20
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps:                    []resource.TestStep{{Config: cfg, ExpectError: regexp.MustCompile(`Key Managed by Two Resources`)}},
+	})
+	if v, _ := h.Sysctl("net.ipv4.tcp_fin_timeout"); v != before {
+		t.Errorf("tcp_fin_timeout = %q after a rejected plan, want %q", v, before)
+	}
+}
+
+func TestAccTuning_taintedResourceIsReplaced(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_fin_timeout")
+	cfg := singleConfig(f, h, "tcp_fin_timeout = 33\n")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{Config: cfg},
+			{
+				// Destroy-then-create: the old file is gone when the new
+				// resource checks the path, and the original value survives.
+				Config: cfg,
+				Taint:  []string{"tcp_tuning.one"},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tcp_tuning.one", plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_fin_timeout", "33"),
+					statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("original_values").AtMapKey("net.ipv4.tcp_fin_timeout"), knownvalue.StringExact(orig[h.Name]["net.ipv4.tcp_fin_timeout"])),
+				},
+			},
+		},
+	})
+}
+
+func TestAccTuning_foreignFileAtPersistPathIsKept(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	p := filepath.Join(h.SysctlDir(), defaultFile)
+	const mine = "# the administrator's own file\nnet.core.somaxconn = 1234\n"
+	if err := os.WriteFile(p, []byte(mine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config:      singleConfig(f, h, "tcp_fin_timeout = 33\n"),
+			ExpectError: regexp.MustCompile(`Persist Path Holds Another File`),
+		}},
+	})
+	if b, err := os.ReadFile(p); err != nil || string(b) != mine {
+		t.Errorf("the administrator's file changed: %q, %v", b, err)
+	}
+}

@@ -3,13 +3,14 @@
 # the kernel no longer has are reported as gone, a missing file is fine.
 #
 # Input records (stdin), terminated by "end" (without it nothing is changed):
+#   marker <text>      remove the file only when its first line is exactly this
 #   persist <path>     the persisted file to remove (the link itself when it is a symlink)
 #   w <key> <value>    value to restore
 #   x <expect>         what the kernel prints back for the preceding w
 #   end
 # Output records, then "end ok" (exit 0) or "end error" (exit 1 or 2):
 #   restored <key> | same <key> | gone <key>
-#   file removed|absent|none
+#   file removed|absent|none|foreign   (foreign: not ours by its marker, left alone)
 #   fail <key>|- <errno> <msg>   (every key is still attempted)
 #   error <code> <msg>           input or setup error; nothing was changed
 
@@ -17,6 +18,7 @@ setup_work
 
 n=0
 persist=
+marker=
 gotend=
 inerr=
 while IFS= read -r line; do
@@ -29,6 +31,7 @@ while IFS= read -r line; do
 	persist | w | x)
 		input_record "$op" "$rest" || break
 		;;
+	marker) marker=$rest ;;
 	end)
 		gotend=1
 		break
@@ -90,7 +93,13 @@ if [ -n "$persist" ]; then
 	F="$E$persist"
 	D=${F%/*}
 	[ -n "$D" ] || D=/
-	if [ -L "$F" ] || [ -e "$F" ]; then
+	first=
+	if [ -n "$marker" ] && [ -f "$F" ]; then
+		IFS= read -r first <"$F" || :
+	fi
+	if [ -n "$marker" ] && { [ -L "$F" ] || [ -e "$F" ]; } && [ "$first" != "$marker" ]; then
+		printf 'file foreign\n'
+	elif [ -L "$F" ] || [ -e "$F" ]; then
 		if [ -d "$F" ] && [ ! -L "$F" ]; then
 			printf 'fail - EISDIR %s: Is a directory\n' "$persist"
 			bad=1
