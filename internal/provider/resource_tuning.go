@@ -560,6 +560,21 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	diags.Append(setTuning(ctx, out, plan)...)
 }
 
+// begin checks that hosts can be reached, decodes the model and bounds the
+// operation by the timeouts block entry that timeout selects.
+func (r *tuningResource) begin(ctx context.Context, g attrGetter, timeout func(timeouts.Value, context.Context, time.Duration) (time.Duration, diag.Diagnostics), diags *diag.Diagnostics) (tuningModel, context.Context, context.CancelFunc, bool) {
+	diags.Append(r.data.ready()...)
+	m, d := getTuning(ctx, g)
+	diags.Append(d...)
+	if diags.HasError() {
+		return m, ctx, func() {}, false
+	}
+	dur, d := timeout(m.Timeouts, ctx, defaultOpTime)
+	diags.Append(d...)
+	ctx, cancel := withTimeout(ctx, dur)
+	return m, ctx, cancel, !diags.HasError()
+}
+
 // outcomeUnknown reports whether a failed operation may have changed the host.
 func outcomeUnknown(err error) bool {
 	var pe *hostops.ProtocolError
@@ -588,19 +603,11 @@ func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, res
 				"the plan uses the last known state.")
 		return
 	}
-	resp.Diagnostics.Append(r.data.ready()...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	state, diags := getTuning(ctx, req.State)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	d, diags := state.Timeouts.Read(ctx, defaultOpTime)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := withTimeout(ctx, d)
+	state, ctx, cancel, ok := r.begin(ctx, req.State, timeouts.Value.Read, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 
 	importing := state.PersistPath.IsNull() || state.PersistPath.ValueString() == ""
 	if importing {
@@ -732,19 +739,11 @@ func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) dia
 }
 
 func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	resp.Diagnostics.Append(r.data.ready()...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	state, diags := getTuning(ctx, req.State)
-	resp.Diagnostics.Append(diags...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	d, diags := state.Timeouts.Delete(ctx, defaultOpTime)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := withTimeout(ctx, d)
+	state, ctx, cancel, ok := r.begin(ctx, req.State, timeouts.Value.Delete, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 
 	t, label := r.ids(state)
 	defer r.data.lockHost(t)()
