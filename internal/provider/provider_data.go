@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,10 +54,15 @@ func (d *providerData) remember(t sshx.Target, persistPath string, keys []string
 
 // recall returns a recent read of t that covered every key in keys.
 func (d *providerData) recall(t sshx.Target, persistPath string, keys []string) *hostops.ReadResult {
+	return d.recallWithin(t, persistPath, keys, factsTTL)
+}
+
+// recallWithin is recall with a maximum age.
+func (d *providerData) recallWithin(t sshx.Target, persistPath string, keys []string, maxAge time.Duration) *hostops.ReadResult {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c, ok := d.facts[targetKey(t)+persistPath]
-	if !ok || time.Since(c.at) > factsTTL {
+	if !ok || time.Since(c.at) > maxAge {
 		return nil
 	}
 	for _, k := range keys {
@@ -67,10 +73,17 @@ func (d *providerData) recall(t sshx.Target, persistPath string, keys []string) 
 	return c.res
 }
 
-func (d *providerData) forget(t sshx.Target, persistPath string) {
+// forget drops every cached read of t's host: after a change there, no
+// resource may plan or apply on what it read before.
+func (d *providerData) forget(t sshx.Target, _ string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.facts, targetKey(t)+persistPath)
+	prefix := targetKey(t)
+	for k := range d.facts {
+		if strings.HasPrefix(k, prefix) {
+			delete(d.facts, k)
+		}
+	}
 }
 
 func targetKey(t sshx.Target) string {

@@ -420,12 +420,21 @@ func writeFor(key, canonical string) hostops.Write {
 }
 
 // preflight reads the host and runs the host-aware rules again at apply.
+// The final plan that Terraform makes just before an apply reads the host
+// in the same provider process; the apply reuses that read when it is this
+// recent instead of making another round trip.
+const applyFactsTTL = 30 * time.Second
+
 func (r *tuningResource) preflight(ctx context.Context, m tuningModel, keys []string, label string, t sshx.Target, op string) (*hostops.ReadResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
-	res, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: m.PersistPath.ValueString(), Facts: true})
-	if err != nil {
-		diags.Append(hostErrorDiag(op, label, err))
-		return nil, diags
+	res := r.data.recallWithin(t, m.PersistPath.ValueString(), keys, applyFactsTTL)
+	if res == nil {
+		var err error
+		res, err = hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: m.PersistPath.ValueString(), Facts: true})
+		if err != nil {
+			diags.Append(hostErrorDiag(op, label, err))
+			return nil, diags
+		}
 	}
 	diags.Append(findingDiags(rules.Host(m.rulesConfig(), hostFacts(res, m)), label)...)
 	return res, diags
