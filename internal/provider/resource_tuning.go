@@ -291,7 +291,10 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		var err error
 		res, err = hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: plan.PersistPath.ValueString(), Facts: true})
 		if err != nil {
-			resp.Diagnostics.Append(hostErrorDiag("Plan TCP Tuning", label, err))
+			// One unreachable host must not stop a fleet's plan: warn, and
+			// let the apply of this host fail on its own (it reads again).
+			d := hostErrorDiag("Check TCP Tuning at Plan", label, err)
+			resp.Diagnostics.AddWarning(d.Summary(), d.Detail()+"\n\nThe host-aware checks run again when this host is applied.")
 			return
 		}
 		r.data.remember(t, plan.PersistPath.ValueString(), keys, res)
@@ -584,6 +587,15 @@ func (r *tuningResource) begin(ctx context.Context, g attrGetter, timeout func(t
 	return m, ctx, cancel, !diags.HasError()
 }
 
+// unreachable reports a transport failure before anything ran on the host.
+func unreachable(err error) bool {
+	switch sshx.KindOf(err) {
+	case sshx.KindConnect, sshx.KindTimeout, sshx.KindHostKeyMismatch, sshx.KindUnknownHost, sshx.KindAuthFailed:
+		return true
+	}
+	return false
+}
+
 // outcomeUnknown reports whether a failed operation may have changed the host.
 func outcomeUnknown(err error) bool {
 	var pe *hostops.ProtocolError
@@ -632,7 +644,14 @@ func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, res
 	keys := readKeys(state.managedKeys())
 	res, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: state.PersistPath.ValueString(), Facts: true})
 	if err != nil {
-		resp.Diagnostics.Append(hostErrorDiag("Read TCP Tuning", label, err))
+		d := hostErrorDiag("Read TCP Tuning", label, err)
+		if unreachable(err) {
+			// Keep the last known state so the rest of the fleet can be
+			// planned and applied; this host's changes fail at apply.
+			resp.Diagnostics.AddWarning(d.Summary(), d.Detail()+"\n\nThe resource keeps its last known state until the host can be read.")
+			return
+		}
+		resp.Diagnostics.Append(d)
 		return
 	}
 	r.data.remember(t, state.PersistPath.ValueString(), keys, res)
