@@ -92,6 +92,9 @@ type Phase struct {
 	// VmHWM among them, in bytes (provider only).
 	Processes int   `json:"provider_processes,omitempty"`
 	PeakRSS   int64 `json:"provider_peak_rss_bytes,omitempty"`
+	// Load is the 1-minute load average when the phase started and ended:
+	// other work on the machine skews the timings.
+	Load string `json:"load,omitempty"`
 	// Note says what was verified or what the tool could not do.
 	Note string `json:"note,omitempty"`
 }
@@ -319,8 +322,9 @@ func (r *runner) measure(ctx context.Context, tool, phase string, c command, log
 		rss = startRSS(r.o.ProviderBinary, 25*time.Millisecond)
 	}
 	r.logf("%s: %s ...", tool, phase)
+	load0 := loadavg1()
 	out, wall, runErr := r.run(ctx, c)
-	p := Phase{Tool: tool, Phase: phase, Wall: wall}
+	p := Phase{Tool: tool, Phase: phase, Wall: wall, Load: load0 + "→" + loadavg1()}
 	if rss != nil {
 		p.Processes, p.PeakRSS = rss.Stop()
 	}
@@ -407,4 +411,17 @@ func (r *runner) terraformEnv(dir string, extra ...string) []string {
 	env = append(env, "TF_IN_AUTOMATION=1", "CHECKPOINT_DISABLE=1", "TF_INPUT=0",
 		"TF_DATA_DIR="+filepath.Join(dir, ".terraform"))
 	return append(env, extra...)
+}
+
+// loadavg1 is the 1-minute load average ("" when unknown).
+func loadavg1() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }

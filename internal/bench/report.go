@@ -82,8 +82,8 @@ func (r *Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d hosts, latency %v each way, terraform -parallelism=%d, started %s, load average at start %s.\n\n",
 		r.Hosts, r.Latency, r.Parallelism, r.Started.Format(time.RFC3339), r.Machine.LoadAvg)
-	b.WriteString("| tool | phase | wall s | SSH conns/host (sshd) | execs/host (sshd) | provider log: conns / execs per host | logs agree | provider procs (connecting) | execs/host by script | provider peak RSS MiB | note |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---|---:|---|\n")
+	b.WriteString("| tool | phase | wall s | SSH conns/host (sshd) | execs/host (sshd) | provider log: conns / execs per host | logs agree | provider procs (connecting) | execs/host by script | provider peak RSS MiB | load 1m | note |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---|---:|---|---|\n")
 	for _, p := range r.Phases {
 		plog, agree, procs := "", "", ""
 		if p.ProviderConns != nil {
@@ -96,8 +96,8 @@ func (r *Report) Markdown() string {
 		if p.Processes > 0 {
 			procs = fmt.Sprintf("%d (%d)", p.Processes, p.ConnectingProcesses)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			p.Tool, p.Phase, secs(p.Wall), p.SSHDConns, p.SSHDExecs, plog, agree, procs, p.scriptsPerHost(r.Hosts), mib(p.PeakRSS), p.Note)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			p.Tool, p.Phase, secs(p.Wall), p.SSHDConns, p.SSHDExecs, plog, agree, procs, p.scriptsPerHost(r.Hosts), mib(p.PeakRSS), p.Load, p.Note)
 	}
 	if s := r.Ratios(); s != "" {
 		b.WriteString("\n" + s)
