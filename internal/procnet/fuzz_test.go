@@ -154,34 +154,6 @@ func FuzzParseSSLine(f *testing.F) {
 	})
 }
 
-func FuzzParsePortList(f *testing.F) {
-	for _, s := range []string{"", "7005,8001-8003", "8003,8001,8002", "1-65535", "40000-40010,40005-40020", "8003-8001", "1,,2"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, in string) {
-		l, err := ParsePortList(in)
-		if err != nil {
-			return
-		}
-		c := l.String()
-		l2, err := ParsePortList(c)
-		if err != nil {
-			t.Fatalf("canonical %q of %q does not parse: %v", c, in, err)
-		}
-		if l2.String() != c {
-			t.Fatalf("canonical form not stable: %q → %q", c, l2.String())
-		}
-		if l.CountIn(0, 65535) != l2.CountIn(0, 65535) {
-			t.Fatalf("%q and %q count differently", in, c)
-		}
-		for _, r := range l {
-			if !l2.Contains(r.Lo) || !l2.Contains(r.Hi) {
-				t.Fatalf("canonical %q lost %d-%d", c, r.Lo, r.Hi)
-			}
-		}
-	})
-}
-
 func readFileForFuzz(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	return string(b), err

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 )
 
@@ -27,18 +28,13 @@ const (
 	MaxNamedPerKind = 3
 )
 
-// Kernel facts used by the analysis.
+// Kernel facts used by the analysis (TIME_WAIT length and the reuse delay
+// are catalog.TimeWaitSeconds and catalog.DefaultReuseDelayMs).
 const (
-	// TimeWaitSeconds is TCP_TIMEWAIT_LEN: how long a TIME_WAIT socket holds
-	// its 4-tuple. tcp_fin_timeout does not change it.
-	TimeWaitSeconds = 60
 	// DefaultPortRangeMin and DefaultPortRangeMax are the kernel's default
 	// ip_local_port_range, used when the host does not report one.
 	DefaultPortRangeMin = 32768
 	DefaultPortRangeMax = 60999
-	// DefaultReuseDelayMs is tcp_tw_reuse_delay's default, and the delay of
-	// kernels before 6.14, which lack the key (reuse after the next second).
-	DefaultReuseDelayMs = 1000
 	// widestRange is the size of 1024–65535, the widest range an operator
 	// would set with the default ip_unprivileged_port_start.
 	widestRange = 65535 - 1024 + 1
@@ -136,10 +132,9 @@ func Analyze(s *Snapshot) *Report {
 	}
 
 	lo, hi, rangeKnown := portRange(s.Sysctls["ip_local_port_range"])
-	reserved, _ := procnet.ParsePortList(s.Sysctls["ip_local_reserved_ports"])
-	r.EphemeralPorts = EphemeralPorts{Min: int64(lo), Max: int64(hi), Reserved: int64(reserved.CountIn(lo, hi))}
-	r.EphemeralPorts.Usable = r.EphemeralPorts.Max - r.EphemeralPorts.Min + 1 - r.EphemeralPorts.Reserved
-	usable := r.EphemeralPorts.Usable
+	reserved, _ := catalog.ParseKernelPortList(s.Sysctls["ip_local_reserved_ports"])
+	usable := catalog.UsablePorts(int64(lo), int64(hi), reserved)
+	r.EphemeralPorts = EphemeralPorts{Min: int64(lo), Max: int64(hi), Reserved: int64(hi-lo+1) - usable, Usable: usable}
 
 	r.PortExhaustion = PortExhaustion{Usable: max(usable, 0)}
 	if len(s.InUseByDestination) > 0 {
@@ -148,18 +143,12 @@ func Analyze(s *Snapshot) *Report {
 
 	reuse := sysctlInt(s.Sysctls, "tcp_tw_reuse", 0)
 	timestamps := sysctlInt(s.Sysctls, "tcp_timestamps", 1)
-	delayMs := sysctlInt(s.Sysctls, "tcp_tw_reuse_delay", DefaultReuseDelayMs)
-	if delayMs <= 0 {
-		delayMs = DefaultReuseDelayMs
-	}
+	delayMs := sysctlInt(s.Sysctls, "tcp_tw_reuse_delay", catalog.DefaultReuseDelayMs)
 	reuseWorks := func(loopback bool) bool {
 		return timestamps != 0 && (reuse == 1 || (reuse == 2 && loopback))
 	}
 	rate := func(loopback bool) float64 {
-		if reuseWorks(loopback) {
-			return float64(usable) * 1000 / float64(delayMs)
-		}
-		return float64(usable) / TimeWaitSeconds
+		return catalog.SustainableRate(usable, reuseWorks(loopback), delayMs)
 	}
 	r.MaxConnectionRatePerDestination = rate(false)
 
@@ -175,7 +164,7 @@ func Analyze(s *Snapshot) *Report {
 
 	if rangeKnown && usable <= 0 {
 		rec("ip_local_reserved_ports (%s) covers all of ip_local_port_range (%d-%d): connect() without a bound port fails with EADDRNOTAVAIL; shrink the reserved list or widen ip_local_port_range",
-			reserved.String(), lo, hi)
+			catalog.FormatPortList(reserved), lo, hi)
 	}
 
 	twTo := map[string]int64{}
@@ -220,7 +209,7 @@ func Analyze(s *Snapshot) *Report {
 		}
 		named++
 		where := "a listening port"
-		if !s.Listening.Contains(uint16(p.Port)) {
+		if !catalog.PortListContains(s.Listening, p.Port) {
 			where = "not a listening port now"
 		}
 		rec("Local port %d (%s) has %s TIME_WAIT sockets from connections this host closed first (server side): they cost memory, not ephemeral ports; let clients close first or use keep-alive",
@@ -300,8 +289,8 @@ func settings(sys map[string]string) map[string]string {
 	for k, v := range sys {
 		v = strings.Join(strings.Fields(v), " ")
 		if k == "ip_local_reserved_ports" {
-			if l, err := procnet.ParsePortList(v); err == nil {
-				v = l.String()
+			if c, err := catalog.CanonicalPortList(v); err == nil {
+				v = c
 			}
 		}
 		out[k] = v

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 )
 
@@ -96,7 +97,7 @@ func TestAnalyzeRecommendations(t *testing.T) {
 			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 60000}}
 		}, want: []string{"10.0.0.5:6379 holds 60,000 of 64,512 usable ephemeral ports (93%; sustainable rate 1,075 new connections/s): enable tcp_tw_reuse = 1 or pool connections to it"}, count: 1},
 		{name: "server-side TIME_WAIT", mutate: func(s *Snapshot) {
-			s.Listening = procnet.PortList{{Lo: 80, Hi: 80}, {Lo: 8080, Hi: 8080}}
+			s.Listening = []catalog.PortSpan{{Min: 80, Max: 80}, {Min: 8080, Max: 8080}}
 			s.TimeWaitByLocalPort = []PortCount{{8080, 5000}, {1500, 1200}, {80, 999}}
 		}, want: []string{
 			"Local port 8080 (a listening port) has 5,000 TIME_WAIT sockets from connections this host closed first (server side): they cost memory, not ephemeral ports; let clients close first or use keep-alive",

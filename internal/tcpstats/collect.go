@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
@@ -89,9 +90,9 @@ type Snapshot struct {
 	// Sysctls holds the sysctls the host has, by name under net.ipv4, with
 	// white space collapsed ("32768 60999"). Keys the kernel lacks are absent.
 	Sysctls   map[string]string
-	Listening procnet.PortList // listening TCP ports, canonical
-	States    map[string]int64 // sockets per state, kernel names; states with no socket are absent
-	TimeWait  int64            // exact TIME_WAIT sockets, IPv4 + IPv6
+	Listening []catalog.PortSpan // listening TCP ports, sorted and merged
+	States    map[string]int64   // sockets per state, kernel names; states with no socket are absent
+	TimeWait  int64              // exact TIME_WAIT sockets, IPv4 + IPv6
 
 	TimeWaitByDestination []DestinationCount // client-side TIME_WAIT, top N, by count descending
 	TimeWaitByLocalPort   []PortCount        // server-side TIME_WAIT, top N, by count descending
@@ -230,11 +231,11 @@ func Decode(out []byte) (*Snapshot, error) {
 			s.Sysctls[f[0]] = strings.Join(f[1:], " ")
 		case "nosysctl":
 		case "listen":
-			l, err := procnet.ParsePortList(rest)
+			l, err := catalog.ParseKernelPortList(rest)
 			if err != nil {
 				return nil, bad(err.Error())
 			}
-			s.Listening = l.Canonical()
+			s.Listening = l
 		case "state":
 			if len(f) != 2 {
 				return nil, bad("want count and name")

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
@@ -177,8 +178,8 @@ func TestScriptGoldenValues(t *testing.T) {
 			if got := s.InUseByDestination[0]; got != (DestinationCount{"127.0.0.1", 6379, int64(c.V4To6379 + c.MappedTo6379 + c.Open6379)}) {
 				t.Errorf("worst destination %v", got)
 			}
-			if s.Listening.String() != "6379,7000,8080,9090,40000" {
-				t.Errorf("listening %q", s.Listening.String())
+			if catalog.FormatPortList(s.Listening) != "6379,7000,8080,9090,40000" {
+				t.Errorf("listening %q", catalog.FormatPortList(s.Listening))
 			}
 			if s.Sysctls["ip_local_reserved_ports"] != goldenReserved || s.Sysctls["ip_local_port_range"] != "32768 60999" {
 				t.Errorf("sysctls %v", s.Sysctls)
@@ -205,22 +206,22 @@ type reference struct {
 	distinct [3]int64
 }
 
-func aggregate(socks []procnet.Socket, lo, hi int, reserved procnet.PortList) reference {
+func aggregate(socks []procnet.Socket, lo, hi int, reserved []catalog.PortSpan) reference {
 	r := reference{states: map[string]int64{}, twDst: map[string]int64{}, twLocal: map[int64]int64{}, inUse: map[string]int64{}}
-	var listen procnet.PortList
+	var listen []catalog.PortSpan
 	for _, s := range socks {
 		if s.State == procnet.StateListen {
-			listen = append(listen, procnet.PortRange{Lo: s.Local.Port(), Hi: s.Local.Port()})
+			listen = append(listen, catalog.PortSpan{Min: int64(s.Local.Port()), Max: int64(s.Local.Port())})
 		}
 	}
-	r.listen = listen.String()
+	r.listen = catalog.FormatPortList(listen)
 	for _, s := range socks {
 		r.states[s.State]++
 		if s.State == procnet.StateListen {
 			continue
 		}
 		p := s.Local.Port()
-		client := int(p) >= lo && int(p) <= hi && !reserved.Contains(p) && !listen.Contains(p)
+		client := int(p) >= lo && int(p) <= hi && !catalog.PortListContains(reserved, int64(p)) && !catalog.PortListContains(listen, int64(p))
 		dst := s.Remote.Addr().Unmap().String() + " " + fmt.Sprint(s.Remote.Port())
 		hasDst := s.Remote.Port() != 0
 		if s.State == procnet.StateTimeWait {
@@ -241,7 +242,7 @@ func aggregate(socks []procnet.Socket, lo, hi int, reserved procnet.PortList) re
 
 func fromSnapshot(s *Snapshot) reference {
 	r := reference{states: s.States, tw: s.TimeWait, twDst: map[string]int64{}, twLocal: map[int64]int64{}, inUse: map[string]int64{},
-		listen:   s.Listening.String(),
+		listen:   catalog.FormatPortList(s.Listening),
 		distinct: [3]int64{s.DistinctTimeWaitDestinations, s.DistinctTimeWaitLocalPorts, s.DistinctInUseDestinations}}
 	for _, d := range s.TimeWaitByDestination {
 		r.twDst[d.Address+" "+fmt.Sprint(d.Port)] = d.Count
@@ -415,24 +416,24 @@ var syntheticSysctls = map[string]string{
 // in both byte orders, under dash and busybox.
 func TestScriptMatchesGoReference(t *testing.T) {
 	golden := absTestdata(t, "root")
-	reserved, _ := procnet.ParsePortList(goldenReserved)
+	reserved, _ := catalog.ParseKernelPortList(goldenReserved)
 	cases := []struct {
 		name     string
 		root     string
 		order    binary.ByteOrder
 		lo, hi   int
-		reserved procnet.PortList
+		reserved []catalog.PortSpan
 	}{
 		{"captured", golden, binary.LittleEndian, 32768, 60999, reserved},
 	}
-	synReserved, _ := procnet.ParsePortList(syntheticSysctls["ip_local_reserved_ports"])
+	synReserved, _ := catalog.ParseKernelPortList(syntheticSysctls["ip_local_reserved_ports"])
 	for _, o := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
 		cases = append(cases, struct {
 			name     string
 			root     string
 			order    binary.ByteOrder
 			lo, hi   int
-			reserved procnet.PortList
+			reserved []catalog.PortSpan
 		}{"synthetic-" + o.String(), writeFakeRoot(t, synthetic(), syntheticSysctls, o), o, 20000, 21000, synReserved})
 	}
 	for _, c := range cases {
@@ -623,7 +624,7 @@ func TestScriptSSFormats(t *testing.T) {
 	if !ok || hi-lo < 1000 {
 		t.Skipf("ip_local_port_range %d-%d too narrow for this test", lo, hi)
 	}
-	reserved, _ := procnet.ParsePortList(readSysctl(t, "ip_local_reserved_ports"))
+	reserved, _ := catalog.ParseKernelPortList(readSysctl(t, "ip_local_reserved_ports"))
 	lines := expandPorts(ssLines, lo)
 	var socks []procnet.Socket
 	var listen strings.Builder
@@ -638,7 +639,7 @@ func TestScriptSSFormats(t *testing.T) {
 		}
 	}
 	want := aggregate(socks, lo, hi, reserved)
-	if reserved.CountIn(lo, lo+20) == 0 && (want.twDst["10.0.0.5 6379"] != 3 || want.twDst["fe80::2 443"] != 3 ||
+	if catalog.UsablePorts(int64(lo), int64(lo+20), reserved) == 21 && (want.twDst["10.0.0.5 6379"] != 3 || want.twDst["fe80::2 443"] != 3 ||
 		want.twDst["2001:db8::2 80"] != 2 || want.inUse["10.0.0.7 25"] != 6 || want.twLocal[int64(lo+500)] != 1 || want.twLocal[int64(lo-1)] != 1) {
 		t.Fatalf("reference: %v %v %v", want.twDst, want.inUse, want.twLocal)
 	}
