@@ -36,11 +36,8 @@ rmfile=
 gotend=
 inerr=
 while IFS= read -r line; do
-	op=${line%% *}
-	case $line in
-	*" "*) rest=${line#* } ;;
-	*) rest= ;;
-	esac
+	split_first "$line"
+	op=$HEAD rest=$TAIL
 	case $op in
 	persist | w | x)
 		input_record "$op" "$rest" || break

@@ -22,11 +22,8 @@ marker=
 gotend=
 inerr=
 while IFS= read -r line; do
-	op=${line%% *}
-	case $line in
-	*" "*) rest=${line#* } ;;
-	*) rest= ;;
-	esac
+	split_first "$line"
+	op=$HEAD rest=$TAIL
 	case $op in
 	persist | w | x)
 		input_record "$op" "$rest" || break

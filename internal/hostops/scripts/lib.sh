@@ -231,6 +231,16 @@ input_error() {
 	finish error 2
 }
 
+# split_first S sets HEAD to S up to its first space and TAIL to the rest
+# ("" when S has no space): how every input record is read.
+split_first() {
+	HEAD=${1%% *}
+	case $1 in
+	*" "*) TAIL=${1#* } ;;
+	*) TAIL= ;;
+	esac
+}
+
 # input_record OP REST handles the input records apply and delete share:
 # "persist PATH", "w KEY VALUE" (a write, numbered n in $W) and "x EXPECT"
 # (what the kernel should print back for the last write). It returns
@@ -245,11 +255,8 @@ input_record() {
 		persist=$2
 		;;
 	w)
-		k=${2%% *}
-		case $2 in
-		*" "*) v=${2#* } ;;
-		*) v= ;;
-		esac
+		split_first "$2"
+		k=$HEAD v=$TAIL
 		valid_key "$k" || {
 			inerr="invalid key: $k"
 			return 1

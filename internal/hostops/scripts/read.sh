@@ -82,11 +82,8 @@ marker=
 facts=
 gotend=
 while IFS= read -r line; do
-	op=${line%% *}
-	case $line in
-	*" "*) rest=${line#* } ;;
-	*) rest= ;;
-	esac
+	split_first "$line"
+	op=$HEAD rest=$TAIL
 	case $op in
 	key)
 		valid_key "$rest" || rd_fail input "invalid key: $rest"
