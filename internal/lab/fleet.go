@@ -452,12 +452,7 @@ func (f *Fleet) prepareHost(ctx context.Context, h *Host, sys systemEtc) error {
 	if err := os.WriteFile(h.shellPath, []byte(wrapperShell(h.Name, h.hookFile())), 0o755); err != nil {
 		return err
 	}
-	kp, err := newKeyPair("tcplab-" + h.Name)
-	if err != nil {
-		return err
-	}
-	h.HostKey = kp.Public
-	if err := os.WriteFile(h.hostKeyFile, []byte(kp.PrivatePEM), 0o600); err != nil {
+	if err := h.newHostKey("tcplab-" + h.Name); err != nil {
 		return err
 	}
 	cfg, err := sshdConfig{
@@ -565,12 +560,7 @@ func (f *Fleet) startBastion(ctx context.Context, sys systemEtc) error {
 	if _, err := f.writeEtc(h.dir, "/bin/sh", sys); err != nil {
 		return err
 	}
-	kp, err := newKeyPair("tcplab-bastion")
-	if err != nil {
-		return err
-	}
-	h.HostKey = kp.Public
-	if err := os.WriteFile(h.hostKeyFile, []byte(kp.PrivatePEM), 0o600); err != nil {
+	if err := h.newHostKey("tcplab-bastion"); err != nil {
 		return err
 	}
 	cfg, err := sshdConfig{

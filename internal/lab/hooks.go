@@ -105,14 +105,9 @@ func (h *Host) CutOnNextExec(thenRun bool) (<-chan struct{}, error) {
 // mismatch. HostKey is updated to the new key; connections opened from now
 // on present it.
 func (h *Host) RotateHostKey() error {
-	kp, err := newKeyPair("tcplab-" + h.label() + "-rotated")
-	if err != nil {
+	if err := h.newHostKey("tcplab-" + h.label() + "-rotated"); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(h.hostKeyFile, []byte(kp.PrivatePEM), 0o600); err != nil {
-		return err
-	}
-	h.HostKey = kp.Public
 	if h.daemon != nil {
 		// A listening sshd loads its host keys once: restart it.
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -56,3 +56,17 @@ func knownHostsPattern(addr string, port int) string {
 	}
 	return fmt.Sprintf("[%s]:%d", addr, port)
 }
+
+// newHostKey gives the host a new ed25519 host key: the private key goes to
+// its host key file (replaced atomically), the public one to HostKey.
+func (h *Host) newHostKey(comment string) error {
+	kp, err := newKeyPair(comment)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(h.hostKeyFile, []byte(kp.PrivatePEM), 0o600); err != nil {
+		return err
+	}
+	h.HostKey = kp.Public
+	return nil
+}
