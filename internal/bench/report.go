@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -109,7 +111,7 @@ func (r *Report) Markdown() string {
 // ("read 3, apply 1").
 func (p Phase) scriptsPerHost(hosts int) string {
 	var parts []string
-	for _, name := range sortedKeys(p.Scripts) {
+	for _, name := range slices.Sorted(maps.Keys(p.Scripts)) {
 		n := float64(p.Scripts[name]) / float64(hosts)
 		short := strings.TrimPrefix(name, "tcp_tuning/")
 		if n == float64(int(n)) {

@@ -1,7 +1,8 @@
 package hostops
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -17,24 +18,13 @@ func RenderFile(marker string, name string, values, originals map[string]string)
 	b.WriteString("\n# name: ")
 	b.WriteString(flat.Replace(name))
 	b.WriteString("\n")
-	for _, k := range sortedKeys(originals) {
-		b.WriteString(originalPrefix)
-		b.WriteString(flat.Replace(k))
-		b.WriteString(" = ")
-		b.WriteString(flat.Replace(originals[k]))
-		b.WriteString("\n")
+	lines := func(prefix string, m map[string]string) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			b.WriteString(prefix + flat.Replace(k) + " = " + flat.Replace(m[k]) + "\n")
+		}
 	}
-	keys := make([]string, 0, len(values))
-	for k := range values {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		b.WriteString(flat.Replace(k))
-		b.WriteString(" = ")
-		b.WriteString(flat.Replace(values[k]))
-		b.WriteString("\n")
-	}
+	lines(originalPrefix, originals)
+	lines("", values)
 	return b.String()
 }
 
@@ -55,13 +45,4 @@ func ParseOriginals(content string) map[string]string {
 		}
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -374,7 +375,7 @@ func unionKeys(lists ...[]string) []string {
 			m[k] = true
 		}
 	}
-	return sortedKeys(m)
+	return slices.Sorted(maps.Keys(m))
 }
 
 // hostFacts converts a host read into the rules' facts.
@@ -408,7 +409,7 @@ func (r *tuningResource) readTimeout(ctx context.Context, m tuningModel) time.Du
 // writes builds the host writes for a desired key -> canonical map.
 func writesFor(desired map[string]string) []hostops.Write {
 	var ws []hostops.Write
-	for _, k := range sortedKeys(desired) {
+	for _, k := range slices.Sorted(maps.Keys(desired)) {
 		ws = append(ws, writeFor(k, desired[k]))
 	}
 	return ws
@@ -508,7 +509,7 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 		oldDesired, _ = prior.desired()
 		originals = mapStrings(prior.OriginalValues)
 	}
-	res, pdiags := r.preflight(ctx, plan, readKeys(sortedKeys(desired), sortedKeys(oldDesired)), label, t, op)
+	res, pdiags := r.preflight(ctx, plan, readKeys(slices.Sorted(maps.Keys(desired)), slices.Sorted(maps.Keys(oldDesired))), label, t, op)
 	diags.Append(pdiags...)
 	if diags.HasError() {
 		return
@@ -528,7 +529,7 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	writes := writesFor(desired)
 	keepOriginals := maps.Clone(originals)
 	removed := map[string]string{}
-	for _, k := range sortedKeys(oldDesired) {
+	for _, k := range slices.Sorted(maps.Keys(oldDesired)) {
 		if _, still := desired[k]; still {
 			continue
 		}
@@ -662,7 +663,7 @@ func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, res
 	if res.File != nil {
 		fileVals = res.File.Values
 	}
-	for _, k := range sortedKeys(desired) {
+	for _, k := range slices.Sorted(maps.Keys(desired)) {
 		want := desired[k]
 		live, ok := liveCanonical(res, k)
 		if !ok {
@@ -756,7 +757,7 @@ func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) dia
 		diags.AddError("Cannot Import TCP Tuning", "The persisted file disappeared while it was being read."+facts("Host", label, "File", file.Path))
 		return diags
 	}
-	for _, k := range sortedKeys(full.Values) {
+	for _, k := range slices.Sorted(maps.Keys(full.Values)) {
 		c, err := catalog.CanonicalForKey(k, full.Values[k])
 		if err != nil || !state.setKeyValue(k, c) {
 			diags.AddWarning("Setting Not Imported", "A line of the persisted file could not be read as a setting and was left out."+facts("Host", label, "Key", k, "Value", full.Values[k]))
@@ -779,7 +780,7 @@ func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	dreq := hostops.DeleteRequest{PersistPath: state.PersistPath.ValueString(), Marker: hostops.DefaultMarker}
 	if state.RestoreOnDestroy.ValueBool() {
 		orig := mapStrings(state.OriginalValues)
-		for _, k := range sortedKeys(orig) {
+		for _, k := range slices.Sorted(maps.Keys(orig)) {
 			dreq.Restore = append(dreq.Restore, writeFor(k, orig[k]))
 		}
 	}

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -224,16 +226,7 @@ func (m tuningModel) managedKeys() []string {
 	if err != nil {
 		return nil
 	}
-	return sortedKeys(d)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(d))
 }
 
 // persistPathFor is the file a resource persists its settings in.
