@@ -134,7 +134,7 @@ func (d *statsDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	}
 	timeout, diags := m.Timeouts.Read(ctx, defaultOpTime)
 	resp.Diagnostics.Append(diags...)
-	ctx, cancel := withTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	t := d.data.resolve(target(m.Host, m.Port, m.User, m.HostKey))

@@ -16,20 +16,8 @@ import (
 // This file is the one place that words diagnostics about hosts, so every
 // operation explains failures the same way.
 
-// facts renders "Name: value" lines that end a diagnostic detail.
-func facts(kv ...string) string {
-	var b strings.Builder
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			continue
-		}
-		b.WriteString("\n")
-		b.WriteString(kv[i])
-		b.WriteString(": ")
-		b.WriteString(kv[i+1])
-	}
-	return b.String()
-}
+// facts renders the "Name: value" lines that end a detail (rules.Facts).
+var facts = rules.Facts
 
 // hostErrorDiag explains a failed host operation. op is the operation's
 // title ("Apply TCP Tuning"); host is user@host:port.

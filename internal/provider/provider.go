@@ -243,7 +243,6 @@ func (p *tcpProvider) Configure(ctx context.Context, req provider.ConfigureReque
 		return
 	}
 	data.pool = pool
-	data.sudo = cfg.Sudo
 	data.user = cfg.User
 	data.port = cfg.Port
 	if p.poolHook != nil {

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 // providerData is what Configure hands to resources and data sources.
 type providerData struct {
 	pool    *sshx.Pool
-	sudo    bool
 	user    string // provider default user
 	port    int    // provider default port
 	unknown bool   // provider configuration not yet known (plan before dependencies exist)
@@ -128,11 +126,6 @@ func target(host types.String, port types.Int64, user types.String, hostKey type
 		User:    user.ValueString(),
 		HostKey: hostKey.ValueString(),
 	}
-}
-
-// withTimeout bounds one host operation.
-func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
 }
 
 // resolve fills a target's unset user and port from the provider block.

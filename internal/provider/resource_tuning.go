@@ -252,7 +252,7 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	// original values only when it cannot add or remove one, and leaves the
 	// kernel release to the apply (a saved plan may be applied after a
 	// reboot into another kernel).
-	unchanged := state != nil && planEqualsState(ctx, req)
+	unchanged := state != nil && req.Plan.Raw.Equal(req.State.Raw)
 	switch {
 	case unchanged:
 		plan.OriginalValues = state.OriginalValues
@@ -287,7 +287,7 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	keys := readKeys(plan.managedKeys(), stateKeys(state))
 	res := r.data.recall(t, plan.PersistPath.ValueString(), keys)
 	if res == nil {
-		ctx, cancel := withTimeout(ctx, r.readTimeout(ctx, plan))
+		ctx, cancel := context.WithTimeout(ctx, r.readTimeout(ctx, plan))
 		defer cancel()
 		var err error
 		res, err = hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: plan.PersistPath.ValueString(), Facts: true})
@@ -308,10 +308,6 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		resp.Diagnostics.AddAttributeWarning(path.Root("name"), d.Summary(), d.Detail())
 	}
 	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), hostFacts(res, plan)), label)...)
-}
-
-func planEqualsState(ctx context.Context, req resource.ModifyPlanRequest) bool {
-	return req.Plan.Raw.Equal(req.State.Raw)
 }
 
 // Keys every host read includes, because host-aware rules need them.
@@ -489,7 +485,7 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := withTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
 	t, label := r.ids(plan)
@@ -584,7 +580,7 @@ func (r *tuningResource) begin(ctx context.Context, g attrGetter, timeout func(t
 	}
 	dur, d := timeout(m.Timeouts, ctx, defaultOpTime)
 	diags.Append(d...)
-	ctx, cancel := withTimeout(ctx, dur)
+	ctx, cancel := context.WithTimeout(ctx, dur)
 	return m, ctx, cancel, !diags.HasError()
 }
 

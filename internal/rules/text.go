@@ -11,10 +11,15 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 )
 
-// facts renders "Name: value" lines from name, value pairs.
-func facts(pairs ...string) string {
+// Facts renders the "Name: value" lines that end a diagnostic detail, from
+// name, value pairs; a pair with an empty value is left out. The provider
+// words its own diagnostics with it too, so every detail ends alike.
+func Facts(pairs ...string) string {
 	var b strings.Builder
 	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			continue
+		}
 		b.WriteString("\n")
 		b.WriteString(pairs[i])
 		b.WriteString(": ")
@@ -27,7 +32,7 @@ func detail(text string, factPairs ...string) string {
 	if len(factPairs) == 0 {
 		return text
 	}
-	return text + "\n" + facts(factPairs...)
+	return text + "\n" + Facts(factPairs...)
 }
 
 func errorAt(p Path, summary, det string) Finding {
