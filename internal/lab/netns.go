@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 )
 
 const (
@@ -41,7 +43,7 @@ func sysctlPath(key string) (string, error) {
 	if !netKeyRE.MatchString(key) {
 		return "", fmt.Errorf("lab: refusing sysctl key %q: only net.* keys (letters, digits, _ and -) are allowed", key)
 	}
-	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/"), nil
+	return catalog.KeyToProcPath(key), nil
 }
 
 // runCmd runs a command and returns its stdout; a failure carries stderr.
