@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -14,10 +15,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 )
 
 // WorkerEnv, set to "1" in the environment of a program that imports this
@@ -68,10 +72,14 @@ type ChurnResult struct {
 	Failed    int    `json:"failed"`
 	// EADDRNOTAVAIL counts connect() failures for lack of a local port
 	// ("Cannot assign requested address"); they are included in Failed.
-	EADDRNOTAVAIL int           `json:"eaddrnotavail"`
-	TimedOut      bool          `json:"timed_out"`
-	FirstError    string        `json:"first_error,omitempty"`
-	Elapsed       time.Duration `json:"elapsed_ns"`
+	EADDRNOTAVAIL int  `json:"eaddrnotavail"`
+	TimedOut      bool `json:"timed_out"`
+	// Unsettled counts this run's sockets still closing (FIN_WAIT1,
+	// FIN_WAIT2, LAST_ACK, …) when RunChurn gave up waiting for them after
+	// 5 s; normally 0, and then the TIME_WAIT picture is complete.
+	Unsettled  int           `json:"unsettled"`
+	FirstError string        `json:"first_error,omitempty"`
+	Elapsed    time.Duration `json:"elapsed_ns"`
 }
 
 func (o *ChurnOptions) normalize() error {
@@ -204,16 +212,59 @@ func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 	}
 	wg.Wait()
 	res.TimedOut = ctx.Err() != nil && res.Attempted < o.N
-	// Let the server finish closing, so the TIME_WAIT picture is complete
-	// when we return (bounded).
+	// Let the server finish closing (bounded).
 	settle := time.Now().Add(5 * time.Second)
 	for handled.Load() < int64(res.Succeeded) && time.Now().Before(settle) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	_ = ln.Close()
 	srv.Wait()
+	// Every close() has returned; wait until no socket of this churn is
+	// still closing, so the TIME_WAIT picture is complete when we return.
+	res.Unsettled = SettleClosing(func(s procnet.Socket) bool {
+		return int(s.Local.Port()) == port || int(s.Remote.Port()) == port
+	}, 5*time.Second)
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// SettleClosing polls /proc/net/tcp and tcp6 of the calling process's
+// network namespace until no socket that match accepts (nil: every socket)
+// is in a closing state (FIN_WAIT1, FIN_WAIT2, CLOSING, CLOSE_WAIT,
+// LAST_ACK), or until timeout; it returns how many still were (0 =
+// settled). After the last close() on loopback the peer's FIN is delivered
+// by a softirq that a busy machine may run later, so a TIME_WAIT count
+// taken at once can be short of the last few sockets.
+func SettleClosing(match func(procnet.Socket) bool, timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	for {
+		n := closingSockets(match)
+		if n == 0 || !time.Now().Before(deadline) {
+			return n
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func closingSockets(match func(procnet.Socket) bool) int {
+	n := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			s, err := procnet.ParseProcNetTCPLine(line, binary.NativeEndian)
+			if err != nil || (match != nil && !match(s)) {
+				continue
+			}
+			switch s.State {
+			case procnet.StateFinWait1, procnet.StateFinWait2, procnet.StateClosing, procnet.StateCloseWait, procnet.StateLastAck:
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // churnOne opens one connection and closes it in the requested order.

@@ -52,6 +52,9 @@ func churn(t *testing.T, h *lab.Host, o lab.ChurnOptions) lab.ChurnResult {
 	if err != nil {
 		t.Fatalf("churn on %s: %v", h.Name, err)
 	}
+	if res.Unsettled != 0 {
+		t.Fatalf("churn on %s: %d sockets still closing after the run: %+v", h.Name, res.Unsettled, res)
+	}
 	return res
 }
 
@@ -89,8 +92,11 @@ func TestAccStats_clientSideTimeWaitPerDestination(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: statsConfig(f, h, ""),
 			ConfigStateChecks: []statecheck.StateCheck{resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error {
-				if tw := num(a["time_wait"]); tw < 1900 || int64(tw) != truth {
-					return fmt.Errorf("time_wait = %v, want >= 1900 and equal to ss's %d", tw, truth)
+				// ss again after the read: the ground truth must have held
+				// across it (no socket still closing, none expired yet).
+				after := nsCount(t, h, "state", "time-wait")
+				if tw := num(a["time_wait"]); tw < 1900 || int64(tw) != truth || after != truth {
+					return fmt.Errorf("time_wait = %v, want >= 1900 and equal to ss's %d (before the read) and %d (after)", tw, truth, after)
 				}
 				top, err := first(a, "time_wait_by_destination")
 				if err != nil {
@@ -171,10 +177,13 @@ func TestAccStats_exhaustionThenTuningFixesIt(t *testing.T) {
 		}
 		return fmt.Errorf("no recommendation names %s and tcp_tw_reuse: %v", dest, recs)
 	}}
+	// Both levers: reuse TIME_WAIT ports older than tcp_tw_reuse_delay and
+	// four times the ports, so the very same unpaced burst fits.
 	tuning := `
 resource "tcp_tuning" "fix" {
   ` + hostAttrs(h) + `
-  tcp_tw_reuse = 1
+  tcp_tw_reuse        = 1
+  ip_local_port_range = { min = 40000, max = 41999 }
 }
 `
 	resource.Test(t, resource.TestCase{
@@ -185,10 +194,9 @@ resource "tcp_tuning" "fix" {
 				Config: statsConfig(f, h, tuning),
 				ConfigStateChecks: []statecheck.StateCheck{
 					expectSysctl(h, "net.ipv4.tcp_tw_reuse", "1"),
+					expectSysctl(h, "net.ipv4.ip_local_port_range", "40000\t41999"),
 					hostCheck{desc: "the same churn runs clean after tuning", fn: func() error {
-						// TIME_WAIT sockets older than tcp_tw_reuse_delay (1 s)
-						// are reused; pace below 500 ports per second.
-						res := churn(t, h, lab.ChurnOptions{Port: 6379, N: 700, ClientCloses: true, Rate: 250})
+						res := churn(t, h, lab.ChurnOptions{Port: 6379, N: 700, ClientCloses: true})
 						if res.EADDRNOTAVAIL != 0 || res.Failed != 0 {
 							return fmt.Errorf("after tcp_tw_reuse = 1: %+v", res)
 						}

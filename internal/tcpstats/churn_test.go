@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/lab"
 )
 
 // The churn scenario. TestHelperChurn runs it inside a network namespace
@@ -233,7 +235,10 @@ func runChurn(c churnCounts) ([]net.Conn, error) {
 	case <-time.After(20 * time.Second):
 		return nil, fmt.Errorf("server handlers did not finish")
 	}
-	time.Sleep(200 * time.Millisecond) // last ACKs on loopback
+	// The last FINs and ACKs on loopback: wait until nothing is closing.
+	if n := lab.SettleClosing(nil, 10*time.Second); n != 0 {
+		return nil, fmt.Errorf("%d sockets still closing after 10 s", n)
+	}
 	return keep, nil
 }
 
