@@ -55,6 +55,9 @@ commands:
   exec    run a command inside a host's namespace: exec -host N -- CMD...
   ssh     ssh into a host: ssh -host N [-user root] [-- CMD]
   churn   open and close short TCP connections (inside -host N, or here)
+  exhaust the exhaustion scenario inside -host N: narrow ip_local_port_range,
+          tcp_tw_reuse = 0, churn to one destination until connect() fails
+          with EADDRNOTAVAIL; prints how many failed
   listen  keep a TCP port listening (inside -host N, or here)
   gc      remove leftovers of crashed fleets whose owner process is gone
   serve   (internal) run a fleet in the foreground until SIGTERM
@@ -84,7 +87,7 @@ func run(args []string) int {
 		return cmdExec(rest)
 	case "ssh":
 		return cmdSSH(rest)
-	case "churn", "listen":
+	case "churn", "listen", "exhaust":
 		return cmdWorker(cmd, rest)
 	case "gc":
 		err = cmdGC(rest)

@@ -104,6 +104,17 @@ func TestUpStatusDown(t *testing.T) {
 	if err != nil || strings.Count(string(out), "\n") < 50 {
 		t.Errorf("churn left %d TIME_WAIT sockets in host 1 (%v), want 50", strings.Count(string(out), "\n"), err)
 	}
+	// The exhaustion scenario in host 2: 100 ports, 150 connections.
+	if code := run([]string{"exhaust", "-state", state, "-host", "2", "-port", "6401", "-low", "40000", "-high", "40099", "-extra", "50"}); code != 0 {
+		t.Errorf("exhaust: exit %d", code)
+	}
+	if b, err := exec.Command("ip", "netns", "exec", s.Hosts[1].Name, "cat", "/proc/sys/net/ipv4/ip_local_port_range").Output(); err != nil || strings.TrimSpace(string(b)) != "40000\t40099" {
+		t.Errorf("after exhaust, host 2's ip_local_port_range = %q (%v), want 40000<TAB>40099", b, err)
+	}
+	out, err = exec.Command("ip", "netns", "exec", s.Hosts[1].Name, "ss", "-Htan", "state", "time-wait", "dst", "127.0.0.1:6401").Output()
+	if err != nil || strings.Count(string(out), "\n") != 100 {
+		t.Errorf("exhaust left %d TIME_WAIT sockets in host 2 (%v), want one per port: 100", strings.Count(string(out), "\n"), err)
+	}
 	if code := run([]string{"down", "-state", state}); code != 0 {
 		t.Fatalf("down: exit %d", code)
 	}

@@ -35,7 +35,7 @@ func init() {
 	if os.Getenv(WorkerEnv) != "1" || len(os.Args) < 2 {
 		return
 	}
-	if os.Args[1] == "churn" || os.Args[1] == "listen" {
+	if os.Args[1] == "churn" || os.Args[1] == "listen" || os.Args[1] == "exhaust" {
 		os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 }
@@ -267,6 +267,97 @@ func closingSockets(match func(procnet.Socket) bool) int {
 	return n
 }
 
+// ExhaustOptions describes the exhaustion scenario: one destination, a
+// narrow ephemeral range and no TIME_WAIT reuse, so connect() runs out of
+// local ports.
+type ExhaustOptions struct {
+	Addr      string // "" = 127.0.0.1
+	Port      int    // destination (listening) port, 0 = any free port
+	Low, High int    // the ip_local_port_range to set (High-Low+1 ports)
+	// Extra is how many connections to attempt beyond High-Low+1
+	// (default 200): every one of them should fail with EADDRNOTAVAIL.
+	Extra   int
+	Timeout time.Duration // bound on the run (default 60 s)
+}
+
+// RunExhaust runs the exhaustion scenario in the current network namespace:
+// it writes net.ipv4.ip_local_port_range = Low High and net.ipv4.tcp_tw_reuse
+// = 0 there, then churns High-Low+1+Extra client-closes connections to one
+// destination. It refuses to run anywhere but in a namespace made by
+// `ip netns add` (a fleet host), so it can never retune the real machine.
+func RunExhaust(ctx context.Context, e ExhaustOptions) (ChurnResult, error) {
+	if e.Low < 1024 || e.High > 65535 || e.Low > e.High {
+		return ChurnResult{}, fmt.Errorf("exhaust: range %d-%d, want 1024 <= low <= high <= 65535", e.Low, e.High)
+	}
+	if e.Extra <= 0 {
+		e.Extra = 200
+	}
+	if e.Port >= e.Low && e.Port <= e.High {
+		return ChurnResult{}, fmt.Errorf("exhaust: destination port %d inside the range %d-%d", e.Port, e.Low, e.High)
+	}
+	fleet, err := inFleetNetns()
+	if err != nil {
+		return ChurnResult{}, fmt.Errorf("exhaust: %w", err)
+	}
+	if !fleet {
+		return ChurnResult{}, errors.New("exhaust: refusing to change sysctls outside a network namespace made by `ip netns add`; run it inside a fleet host (tcplab exhaust -host N)")
+	}
+	for _, kv := range [][2]string{
+		{"ip_local_port_range", fmt.Sprintf("%d %d", e.Low, e.High)},
+		{"tcp_tw_reuse", "0"},
+	} {
+		if err := os.WriteFile("/proc/sys/net/ipv4/"+kv[0], []byte(kv[1]+"\n"), 0o644); err != nil {
+			return ChurnResult{}, fmt.Errorf("exhaust: set net.ipv4.%s: %w", kv[0], err)
+		}
+	}
+	return RunChurn(ctx, ChurnOptions{Addr: e.Addr, Port: e.Port, N: e.High - e.Low + 1 + e.Extra, ClientCloses: true, Timeout: e.Timeout})
+}
+
+// inFleetNetns reports whether this process runs in a network namespace
+// that `ip netns add` created (one bind-mounted under /run/netns), as every
+// fleet host is; the machine's own namespace is not one of them.
+func inFleetNetns() (bool, error) {
+	var self syscall.Stat_t
+	if err := syscall.Stat("/proc/self/ns/net", &self); err != nil {
+		return false, err
+	}
+	entries, err := os.ReadDir("/run/netns")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return false, nil
+		}
+		return false, err
+	}
+	for _, e := range entries {
+		var st syscall.Stat_t
+		if syscall.Stat("/run/netns/"+e.Name(), &st) == nil && st.Dev == self.Dev && st.Ino == self.Ino {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Exhaust runs the exhaustion scenario (RunExhaust) inside the host's
+// namespace and returns the churn result: with Low..High = 40000..40499 and
+// Extra = 200, 500 connections succeed and 200 fail with EADDRNOTAVAIL.
+func (h *Host) Exhaust(ctx context.Context, e ExhaustOptions) (ChurnResult, error) {
+	if e.Addr == "" {
+		e.Addr = "127.0.0.1"
+	}
+	if e.Timeout <= 0 {
+		e.Timeout = 60 * time.Second
+	}
+	args := []string{"exhaust",
+		"-addr", e.Addr,
+		"-port", strconv.Itoa(e.Port),
+		"-low", strconv.Itoa(e.Low),
+		"-high", strconv.Itoa(e.High),
+		"-extra", strconv.Itoa(e.Extra),
+		"-timeout", e.Timeout.String(),
+	}
+	return h.runWorker(ctx, e.Timeout, args)
+}
+
 // churnOne opens one connection and closes it in the requested order.
 func churnOne(ctx context.Context, d *net.Dialer, target string, clientCloses bool) error {
 	c, err := d.DialContext(ctx, "tcp", target)
@@ -290,6 +381,11 @@ func churnOne(ctx context.Context, d *net.Dialer, target string, clientCloses bo
 //
 //	churn  -addr 127.0.0.1 -port 6379 -n 2000 [-client-closes] [-rate 0] [-timeout 60s] [-workers 1]
 //	       prints a ChurnResult as JSON on stdout.
+//	exhaust -addr 127.0.0.1 -port 6379 -low 40000 -high 40499 [-extra 200] [-timeout 60s]
+//	       narrows ip_local_port_range, sets tcp_tw_reuse = 0 and churns
+//	       (client closes first) until connect() fails with EADDRNOTAVAIL;
+//	       prints a ChurnResult as JSON. Refuses to run outside a
+//	       namespace made by `ip netns add`.
 //	listen -addr 127.0.0.1 -port 6379 [-stdin-eof]
 //	       listens (accepting and closing connections), prints {"addr":..,"port":..}
 //	       and runs until SIGTERM/SIGINT, or until stdin reaches EOF with -stdin-eof.
@@ -317,6 +413,24 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		o.Addr, o.Port = *addr, *port
 		res, err := RunChurn(context.Background(), o)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	case "exhaust":
+		var e ExhaustOptions
+		fs.IntVar(&e.Low, "low", 40000, "first port of the narrowed ip_local_port_range")
+		fs.IntVar(&e.High, "high", 40499, "last port of the narrowed ip_local_port_range")
+		fs.IntVar(&e.Extra, "extra", 200, "connections to attempt beyond the number of ports")
+		fs.DurationVar(&e.Timeout, "timeout", 60*time.Second, "bound on the whole run")
+		if err := fs.Parse(args[1:]); err != nil {
+			return 2
+		}
+		e.Addr, e.Port = *addr, *port
+		res, err := RunExhaust(context.Background(), e)
 		if err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
@@ -359,7 +473,7 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	default:
-		fmt.Fprintf(stderr, "unknown worker command %q (want churn or listen)\n", args[0])
+		fmt.Fprintf(stderr, "unknown worker command %q (want churn, exhaust or listen)\n", args[0])
 		return 2
 	}
 }
@@ -408,8 +522,6 @@ func (h *Host) Churn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 	if err := o.normalize(); err != nil {
 		return ChurnResult{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
-	defer cancel()
 	args := []string{"churn",
 		"-addr", o.Addr,
 		"-port", strconv.Itoa(o.Port),
@@ -421,6 +533,14 @@ func (h *Host) Churn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 	if o.ClientCloses {
 		args = append(args, "-client-closes")
 	}
+	return h.runWorker(ctx, o.Timeout, args)
+}
+
+// runWorker runs a churn or exhaust worker in the host's namespace (bounded
+// by timeout plus a margin) and decodes its ChurnResult.
+func (h *Host) runWorker(ctx context.Context, timeout time.Duration, args []string) (ChurnResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout+30*time.Second)
+	defer cancel()
 	cmd, err := h.workerCmd(ctx, args...)
 	if err != nil {
 		return ChurnResult{}, err
@@ -428,11 +548,11 @@ func (h *Host) Churn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return ChurnResult{}, fmt.Errorf("lab: churn in %s: %v: %s", h.Name, err, bytes.TrimSpace(stderr.Bytes()))
+		return ChurnResult{}, fmt.Errorf("lab: %s in %s: %v: %s", args[0], h.Name, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	var res ChurnResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil {
-		return ChurnResult{}, fmt.Errorf("lab: churn in %s: bad output %q: %w", h.Name, stdout.String(), err)
+		return ChurnResult{}, fmt.Errorf("lab: %s in %s: bad output %q: %w", args[0], h.Name, stdout.String(), err)
 	}
 	return res, nil
 }

@@ -241,3 +241,45 @@ func TestChurnResultJSON(t *testing.T) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 }
+
+// TestExhaustScenario runs the packaged exhaustion scenario: exactly one
+// connection per port succeeds and every extra one fails with
+// EADDRNOTAVAIL, and the host keeps the narrowed range and reuse 0.
+func TestExhaustScenario(t *testing.T) {
+	f := StartT(t, Options{Hosts: 1})
+	h := f.Hosts[0]
+	res, err := h.Exhaust(context.Background(), ExhaustOptions{Port: 6379, Low: 40000, High: 40299, Extra: 120})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("exhaust: %+v", res)
+	if res.Attempted != 420 || res.Succeeded != 300 || res.EADDRNOTAVAIL != 120 || res.Failed != 120 || res.Unsettled != 0 {
+		t.Errorf("exhaust result %+v; want 300 of 420 to succeed and 120 EADDRNOTAVAIL", res)
+	}
+	for k, want := range map[string]string{"net.ipv4.ip_local_port_range": "40000\t40299", "net.ipv4.tcp_tw_reuse": "0"} {
+		if got, err := h.Sysctl(k); err != nil || got != want {
+			t.Errorf("%s = %q, %v; want %q", k, got, err, want)
+		}
+	}
+	if n := ssCount(t, h, "time-wait", "dst", "127.0.0.1:6379"); n != 300 {
+		t.Errorf("%d TIME_WAIT sockets to 127.0.0.1:6379, want 300 (one per port)", n)
+	}
+}
+
+func TestExhaustRefusesOutsideAFleetHost(t *testing.T) {
+	// The test process runs in the machine's own network namespace: the
+	// scenario must see that, and refuse before writing anything.
+	fleet, err := inFleetNetns()
+	if err != nil || fleet {
+		t.Fatalf("inFleetNetns() in the test process = %v, %v; want false", fleet, err)
+	}
+	for _, e := range []ExhaustOptions{
+		{Port: 6379, Low: 500, High: 600},      // privileged ports
+		{Port: 6379, Low: 40100, High: 40000},  // reversed
+		{Port: 40050, Low: 40000, High: 40100}, // destination inside the range
+	} {
+		if _, err := RunExhaust(context.Background(), e); err == nil || !strings.Contains(err.Error(), "exhaust: ") {
+			t.Errorf("RunExhaust(%+v) = %v, want an option error", e, err)
+		}
+	}
+}

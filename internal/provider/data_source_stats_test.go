@@ -152,14 +152,15 @@ func TestAccStats_serverSideTimeWaitPerLocalPort(t *testing.T) {
 func TestAccStats_exhaustionThenTuningFixesIt(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
-	// 500 usable ports and no TIME_WAIT reuse, set out of band.
-	for k, v := range map[string]string{"net.ipv4.ip_local_port_range": "40000 40499", "net.ipv4.tcp_tw_reuse": "0"} {
-		if err := h.SetSysctl(k, v); err != nil {
-			t.Fatal(err)
-		}
+	// The lab's exhaustion scenario: 500 usable ports and no TIME_WAIT
+	// reuse, set out of band, then 700 connections to one destination.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := h.Exhaust(ctx, lab.ExhaustOptions{Port: 6379, Low: 40000, High: 40499, Extra: 200})
+	if err != nil {
+		t.Fatal(err)
 	}
-	res := churn(t, h, lab.ChurnOptions{Port: 6379, N: 700, ClientCloses: true})
-	if res.EADDRNOTAVAIL == 0 {
+	if res.EADDRNOTAVAIL == 0 || res.Attempted != 700 || res.Unsettled != 0 {
 		t.Fatalf("expected EADDRNOTAVAIL with 500 ports and 700 connections: %+v", res)
 	}
 	t.Logf("before tuning: %d of %d connects failed with EADDRNOTAVAIL", res.EADDRNOTAVAIL, res.Attempted)
