@@ -91,7 +91,7 @@ func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ss
 		sess, err := client.NewSession()
 		if err == nil {
 			n := p.sessions.Add(1)
-			tflog.Trace(ctx, "ssh session opened", map[string]any{"host": ep.key, "sessions": n})
+			tflog.Debug(ctx, "ssh session opened", map[string]any{"host": ep.key, "sessions": n})
 			return sess, nil
 		}
 		var oce *ssh.OpenChannelError
