@@ -77,7 +77,8 @@ func (d *statsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Reads one host's TIME_WAIT picture: socket states, TIME_WAIT per destination and per local port, " +
-			"how close each destination is to ephemeral-port exhaustion, the TIME_WAIT counters and settings, and plain recommendations.\n\n" +
+			"how close each destination is to ephemeral-port exhaustion, the TIME_WAIT counters, the sysctls that govern TIME_WAIT, port reuse and " +
+			"connection teardown, and plain recommendations.\n\n" +
 			"Everything is gathered in one SSH round trip and aggregated on the host, so the answer stays small whatever the socket count.",
 		Attributes: map[string]schema.Attribute{
 			"host":     schema.StringAttribute{Required: true, MarkdownDescription: "Address or name of the host to read, over SSH."},
@@ -117,7 +118,8 @@ func (d *statsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest
 			"counters": schema.MapAttribute{Computed: true, ElementType: types.Int64Type,
 				MarkdownDescription: "Cumulative kernel counters: TcpExt `TW` (sockets that entered TIME_WAIT), `TWKilled`, `TWRecycled` (tw_reuse reuses), `TCPTimeWaitOverflow` (refusals at `tcp_max_tw_buckets`) and other TIME_WAIT counters; Tcp `ActiveOpens`, `PassiveOpens`, `CurrEstab` (a gauge). Only what the kernel has."},
 			"settings": schema.MapAttribute{Computed: true, ElementType: types.StringType,
-				MarkdownDescription: "Current TIME_WAIT-related sysctls by name under `net.ipv4` (`tcp_tw_reuse`, `tcp_timestamps`, `tcp_fin_timeout`, `tcp_max_tw_buckets`, `ip_local_port_range` as `\"min max\"`, …)."},
+				MarkdownDescription: "Current values of the sysctls that govern TIME_WAIT, port reuse and connection teardown, by name under `net.ipv4` (`tcp_tw_reuse`, `tcp_timestamps`, `tcp_max_tw_buckets`, `ip_local_port_range` as `\"min max\"`, `tcp_fin_timeout`, …). " +
+					"`tcp_fin_timeout` bounds orphaned FIN_WAIT2 only; it does not change the length of TIME_WAIT (fixed at 60 s)."},
 			"recommendations": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Plain sentences, each naming its evidence and the lever to pull. Empty when nothing calls for action."},
 		},
