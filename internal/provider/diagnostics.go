@@ -2,7 +2,6 @@ package provider
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -28,13 +27,7 @@ func hostErrorDiag(op, host string, err error) diag.Diagnostic {
 	var se *sshx.Error
 	switch {
 	case errors.As(err, &we):
-		detail := fmt.Sprintf("The kernel refused a value, so nothing was changed: every value already written and the persisted file were restored to what they were before.%s",
-			facts("Host", host, "Key", we.Key, "Value", we.Value, "Errno", we.Errno, "Error", we.Message))
-		if !we.RolledBack {
-			detail = fmt.Sprintf("The kernel refused a value and restoring the previous values also failed: the host may be partly changed. Run terraform plan to see its real state.%s",
-				facts("Host", host, "Key", we.Key, "Value", we.Value, "Errno", we.Errno, "Error", we.Message))
-		}
-		return diag.NewErrorDiagnostic(summary, errnoHint(we.Errno)+detail)
+		return writeErrorDiag(summary, host, we)
 	case errors.As(err, &pe):
 		return diag.NewErrorDiagnostic(summary+": Outcome Unknown",
 			"The host's answer was cut short, so it is not known whether the operation completed. "+
@@ -44,6 +37,48 @@ func hostErrorDiag(op, host string, err error) diag.Diagnostic {
 	default:
 		return diag.NewErrorDiagnostic(summary, "The host operation failed."+facts("Host", host, "Error", err.Error()))
 	}
+}
+
+// writeErrorDiag explains a *hostops.WriteError: a sysctl value the kernel
+// refused (Key set) or the persisted file (Key empty, Path set).
+func writeErrorDiag(summary, host string, we *hostops.WriteError) diag.Diagnostic {
+	notRestored := strings.Join(we.RollbackFailures, ", ")
+	if we.Key == "" {
+		if we.RolledBack {
+			return diag.NewErrorDiagnostic(summary, fileErrnoHint(we.Errno)+
+				"The persisted file could not be written, so nothing was changed: every value already written and the file were restored to what they were before."+
+				facts("Host", host, "Errno", we.Errno, "File", we.Path, "Error", we.Message))
+		}
+		return diag.NewErrorDiagnostic(summary, fileErrnoHint(we.Errno)+
+			"The persisted file could not be written or removed, and the host may be partly changed. Run terraform plan to see its real state."+
+			facts("Host", host, "Errno", we.Errno, "Not restored", notRestored, "File", we.Path, "Error", we.Message))
+	}
+	if we.RolledBack {
+		return diag.NewErrorDiagnostic(summary, errnoHint(we.Errno)+
+			"The kernel refused a value, so nothing was changed: every value already written and the persisted file were restored to what they were before."+
+			facts("Host", host, "Key", we.Key, "Value", we.Value, "Errno", we.Errno, "Error", we.Message))
+	}
+	return diag.NewErrorDiagnostic(summary, errnoHint(we.Errno)+
+		"The kernel refused a value and restoring the previous values also failed: the host may be partly changed. Run terraform plan to see its real state."+
+		facts("Host", host, "Key", we.Key, "Value", we.Value, "Errno", we.Errno, "Not restored", notRestored, "Error", we.Message))
+}
+
+// fileErrnoHint explains the errno of a failed write or removal of the
+// persisted file.
+func fileErrnoHint(errno string) string {
+	switch errno {
+	case "EACCES", "EPERM":
+		return "This user may not write to /etc/sysctl.d (" + errno + "): connect as root or set sudo = true.\n\n"
+	case "EROFS":
+		return "The file system holding the persisted file is read-only (EROFS). Set persist = false to manage the live values only.\n\n"
+	case "ENOSPC":
+		return "The file system holding the persisted file is full (ENOSPC).\n\n"
+	case "EISDIR":
+		return "A directory exists where the persisted file belongs (EISDIR). Remove it, or choose another name or priority.\n\n"
+	case "ENOTDIR":
+		return "A component of the persisted file's path is not a directory (ENOTDIR).\n\n"
+	}
+	return ""
 }
 
 func errnoHint(errno string) string {
