@@ -175,7 +175,8 @@ var table = []Setting{
 			"port 0. Each destination `ip:port` can hold at most one connection per " +
 			"usable port, so a client that opens short connections to one destination " +
 			"can sustain about usable ports / 60 s new connections per second " +
-			"(TIME_WAIT lasts 60 s). Prefer `min` and `max` of different parity.",
+			"(TIME_WAIT lasts 60 s). Both ends are always written together (the kernel " +
+			"would otherwise set only `min`). Prefer `min` and `max` of different parity.",
 	},
 	{
 		Attribute: "ip_local_reserved_ports", Key: "net.ipv4.ip_local_reserved_ports", Kind: KindPortList,
@@ -184,7 +185,8 @@ var table = []Setting{
 			"that restarts finds its port free. Explicit `bind()` to a reserved port " +
 			"still works. Stored as the kernel prints the list: sorted, with adjacent " +
 			"and overlapping entries merged (`[\"8003\", \"8001-8002\", \"7005\"]` " +
-			"becomes `[\"7005\", \"8001-8003\"]`).",
+			"becomes `[\"7005\", \"8001-8003\"]`), and compared in that form, so the order and " +
+			"overlap of your elements never cause a diff.",
 	},
 }
 

@@ -110,22 +110,6 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 				"`ip_local_reserved_ports` is an error: an outgoing connection could take it and the service would fail to start. " +
 				"Only a validation input.",
 		},
-		"ip_local_port_range": schema.SingleNestedAttribute{
-			Optional: true,
-			MarkdownDescription: "`net.ipv4.ip_local_port_range`: the ephemeral ports `connect()` picks from. Each destination " +
-				"`ip:port` can hold at most this many (minus reserved) connections, TIME_WAIT included. Both ends are always written " +
-				"together. Prefer `min` and `max` of different parity. Kernel default `32768`–`60999`.",
-			Attributes: map[string]schema.Attribute{
-				"min": schema.Int64Attribute{Required: true, MarkdownDescription: "Lowest ephemeral port.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-				"max": schema.Int64Attribute{Required: true, MarkdownDescription: "Highest ephemeral port.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-			},
-		},
-		"ip_local_reserved_ports": schema.SetAttribute{
-			Optional: true, ElementType: types.StringType,
-			MarkdownDescription: "`net.ipv4.ip_local_reserved_ports`: ports (`\"7005\"`) and ranges (`\"8001-8100\"`) never handed out " +
-				"as ephemeral ports. The kernel sorts and merges the list; this provider compares the merged form, so the order " +
-				"and overlap of your elements never cause a diff. An empty set clears the list.",
-		},
 		"extra_sysctls": schema.MapAttribute{
 			Optional: true, ElementType: types.StringType,
 			MarkdownDescription: "Other `net.*` sysctls, full key to value (`\"net.core.netdev_budget_usecs\" = \"4000\"`). " +
@@ -169,17 +153,8 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		},
 	}
 	for _, s := range catalog.All() {
-		if s.Kind != catalog.KindInt {
-			continue
-		}
-		var v validator.Int64 = int64validator.Between(s.Min, s.Max)
-		if len(s.OneOf) > 0 {
-			v = int64validator.OneOf(s.OneOf...)
-		}
-		attrs[s.Attribute] = schema.Int64Attribute{
-			Optional:            true,
-			MarkdownDescription: s.MarkdownDescription(),
-			Validators:          []validator.Int64{v},
+		if a, ok := settingAttribute(s); ok {
+			attrs[s.Attribute] = a
 		}
 	}
 	resp.Schema = schema.Schema{
@@ -192,6 +167,49 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			"timeouts": timeouts.Block(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
 	}
+}
+
+// settingAttribute builds a catalogue setting's schema attribute: its
+// description and its validators' bounds come from the catalogue row, so the
+// docs say what the validators check.
+func settingAttribute(s catalog.Setting) (schema.Attribute, bool) {
+	switch s.Kind {
+	case catalog.KindInt:
+		var v validator.Int64 = int64validator.Between(s.Min, s.Max)
+		if len(s.OneOf) > 0 {
+			v = int64validator.OneOf(s.OneOf...)
+		}
+		return schema.Int64Attribute{
+			Optional:            true,
+			MarkdownDescription: s.MarkdownDescription(),
+			Validators:          []validator.Int64{v},
+		}, true
+	case catalog.KindPortRange:
+		bound := func(desc string) schema.Int64Attribute {
+			return schema.Int64Attribute{
+				Required:            true,
+				MarkdownDescription: fmt.Sprintf("%s, between `%d` and `%d`.", desc, s.Min, s.Max),
+				Validators:          []validator.Int64{int64validator.Between(s.Min, s.Max)},
+			}
+		}
+		return schema.SingleNestedAttribute{
+			Optional:            true,
+			MarkdownDescription: s.MarkdownDescription(),
+			Attributes: map[string]schema.Attribute{
+				"min": bound("Lowest ephemeral port"),
+				"max": bound("Highest ephemeral port"),
+			},
+		}, true
+	case catalog.KindPortList:
+		// Elements are checked by the static rules, which name the
+		// offending element and the catalogue's bounds.
+		return schema.SetAttribute{
+			Optional:            true,
+			ElementType:         types.StringType,
+			MarkdownDescription: s.MarkdownDescription(),
+		}, true
+	}
+	return nil, false
 }
 
 // ValidateConfig runs the static rules: no SSH.
