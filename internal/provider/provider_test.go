@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
@@ -8,17 +9,27 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
-// writeKey writes an ed25519 private key (encrypted when passphrase is
-// set) and returns its path.
-func writeKey(t *testing.T, passphrase string) string {
+// keyPEM returns a new ed25519 private key in OpenSSH PEM form, encrypted
+// when passphrase is set, and its public key in authorized_keys form.
+func keyPEM(t *testing.T, passphrase string) (private, public string) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +42,20 @@ func writeKey(t *testing.T, passphrase string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sshPub, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(block)), strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sshPub)))
+}
+
+// writeKey writes an ed25519 private key (encrypted when passphrase is
+// set) and returns its path.
+func writeKey(t *testing.T, passphrase string) string {
+	t.Helper()
+	priv, _ := keyPEM(t, passphrase)
 	p := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(p, pem.EncodeToMemory(block), 0o600); err != nil {
+	if err := os.WriteFile(p, []byte(priv), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -94,4 +117,223 @@ func writeFile(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// providerConfig is a provider block with the given attributes set and
+// every other attribute null, as Terraform sends it.
+func providerConfig(t *testing.T, set map[string]tftypes.Value) tfsdk.Config {
+	t.Helper()
+	ctx := context.Background()
+	var sresp provider.SchemaResponse
+	(&tcpProvider{}).Schema(ctx, provider.SchemaRequest{}, &sresp)
+	typ, ok := sresp.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok {
+		t.Fatalf("provider schema type is %T", sresp.Schema.Type().TerraformType(ctx))
+	}
+	vals := map[string]tftypes.Value{}
+	for name, at := range typ.AttributeTypes {
+		vals[name] = tftypes.NewValue(at, nil)
+	}
+	for name, v := range set {
+		if _, ok := typ.AttributeTypes[name]; !ok {
+			t.Fatalf("no provider attribute %q", name)
+		}
+		vals[name] = v
+	}
+	return tfsdk.Config{Schema: sresp.Schema, Raw: tftypes.NewValue(typ, vals)}
+}
+
+func str(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+
+// configCase is a provider block and the one attribute its error must be on.
+type configCase struct {
+	name string
+	set  map[string]tftypes.Value
+	path path.Path
+}
+
+// configErrorCases are the provider blocks that are wrong before any
+// connection, each with the attribute at fault.
+func configErrorCases(t *testing.T) []configCase {
+	plain, _ := keyPEM(t, "")
+	enc, _ := keyPEM(t, "correct horse")
+	_, hostPub := keyPEM(t, "")
+	missing := filepath.Join(t.TempDir(), "known_hosts.missing")
+	return []configCase{
+		{"bad duration", map[string]tftypes.Value{"timeout": str("soon")}, path.Root("timeout")},
+		{"negative duration", map[string]tftypes.Value{"timeout": str("-5s")}, path.Root("timeout")},
+		{"unparsable key", map[string]tftypes.Value{"private_key": str("not a key")}, path.Root("private_key")},
+		{"encrypted key without passphrase", map[string]tftypes.Value{"private_key": str(enc)}, path.Root("private_key_passphrase")},
+		{"wrong passphrase", map[string]tftypes.Value{"private_key": str(enc), "private_key_passphrase": str("wrong")}, path.Root("private_key_passphrase")},
+		{"malformed host_key", map[string]tftypes.Value{"private_key": str(plain), "host_key": str("ssh-ed25519 !!!")}, path.Root("host_key")},
+		{"insecure with host_key", map[string]tftypes.Value{"private_key": str(plain), "host_key": str(hostPub),
+			"insecure_ignore_host_key": tftypes.NewValue(tftypes.Bool, true)}, path.Root("insecure_ignore_host_key")},
+		{"missing known_hosts file", map[string]tftypes.Value{"private_key": str(plain), "known_hosts_file": str(missing)}, path.Root("known_hosts_file")},
+		{"malformed known_hosts", map[string]tftypes.Value{"private_key": str(plain),
+			"known_hosts_file": str(writeFile(t, "127.0.0.1 ssh-ed25519 @@@@\n"))}, path.Root("known_hosts_file")},
+		{"certificate that is not one", map[string]tftypes.Value{"private_key": str(plain), "certificate": str(hostPub)}, path.Root("certificate")},
+		{"malformed bastion_host_key", map[string]tftypes.Value{"private_key": str(plain), "bastion_host": str("127.0.0.1"),
+			"bastion_host_key": str("ssh-ed25519 !!!")}, path.Root("bastion_host_key")},
+	}
+}
+
+// hermetic keeps the user's ssh-agent and ~/.ssh out of a test.
+func hermetic(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SSH_AUTH_SOCK", "")
+}
+
+// onlyErrorAt fails unless diags hold exactly one error, on want.
+func onlyErrorAt(t *testing.T, diags diag.Diagnostics, want path.Path) diag.Diagnostic {
+	t.Helper()
+	errs := diags.Errors()
+	if len(errs) != 1 {
+		t.Fatalf("want one error on %s, got %d: %v", want, len(errs), diags)
+	}
+	wp, ok := errs[0].(diag.DiagnosticWithPath)
+	if !ok {
+		t.Fatalf("error %q has no attribute path, want %s", errs[0].Summary(), want)
+	}
+	if !wp.Path().Equal(want) {
+		t.Fatalf("error %q is on %s, want %s\n%s", errs[0].Summary(), wp.Path(), want, errs[0].Detail())
+	}
+	return errs[0]
+}
+
+// Configure reports each configuration error on its attribute and creates
+// no pool, so no host can be dialled.
+func TestProviderConfigureErrorsOnAttributePath(t *testing.T) {
+	hermetic(t)
+	for _, c := range configErrorCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			pools := 0
+			p := &tcpProvider{version: "test", poolHook: func(*sshx.Pool) { pools++ }}
+			var resp provider.ConfigureResponse
+			p.Configure(context.Background(), provider.ConfigureRequest{Config: providerConfig(t, c.set)}, &resp)
+			d := onlyErrorAt(t, resp.Diagnostics, c.path)
+			if pools != 0 {
+				t.Errorf("a pool was created despite %q", d.Summary())
+			}
+			if pd, ok := resp.ResourceData.(*providerData); ok && pd.pool != nil {
+				t.Errorf("resource data holds a pool despite %q", d.Summary())
+			}
+			for _, v := range c.set {
+				var s string
+				if v.As(&s) == nil && strings.Contains(s, "PRIVATE KEY") && strings.Contains(d.Detail(), strings.Split(s, "\n")[1]) {
+					t.Errorf("the diagnostic repeats the private key: %s", d.Detail())
+				}
+			}
+			if strings.Contains(d.Detail(), "correct horse") || strings.Contains(d.Detail(), "\"wrong\"") {
+				t.Errorf("the diagnostic repeats a passphrase: %s", d.Detail())
+			}
+		})
+	}
+}
+
+// The control: a valid block configures a pool that has not connected.
+func TestProviderConfigureValidBlockConnectsNothing(t *testing.T) {
+	hermetic(t)
+	plain, _ := keyPEM(t, "")
+	_, hostPub := keyPEM(t, "")
+	var pool *sshx.Pool
+	p := &tcpProvider{version: "test", poolHook: func(sp *sshx.Pool) { pool = sp }}
+	var resp provider.ConfigureResponse
+	cfg := providerConfig(t, map[string]tftypes.Value{"private_key": str(plain), "host_key": str(hostPub), "timeout": str("5s"),
+		"known_hosts_file": str(writeFile(t, "127.0.0.1 "+hostPub+"\n"))})
+	p.Configure(context.Background(), provider.ConfigureRequest{Config: cfg}, &resp)
+	if resp.Diagnostics.HasError() {
+		t.Fatalf("valid block: %v", resp.Diagnostics)
+	}
+	if pool == nil {
+		t.Fatal("no pool was created")
+	}
+	if s := pool.Stats(); s.Connections != 0 || s.Sessions != 0 {
+		t.Errorf("Configure connected: %+v", s)
+	}
+}
+
+// ValidateConfig puts the host key conflict on insecure_ignore_host_key,
+// with the warning that every insecure_ignore_host_key = true gets.
+func TestProviderValidateConfigHostKeyConflict(t *testing.T) {
+	_, hostPub := keyPEM(t, "")
+	insecure := tftypes.NewValue(tftypes.Bool, true)
+	cases := []struct {
+		name      string
+		set       map[string]tftypes.Value
+		wantError bool
+	}{
+		{"insecure with host_key", map[string]tftypes.Value{"insecure_ignore_host_key": insecure, "host_key": str(hostPub)}, true},
+		{"insecure alone", map[string]tftypes.Value{"insecure_ignore_host_key": insecure}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var resp provider.ValidateConfigResponse
+			(&tcpProvider{}).ValidateConfig(context.Background(), provider.ValidateConfigRequest{Config: providerConfig(t, c.set)}, &resp)
+			if c.wantError {
+				d := onlyErrorAt(t, resp.Diagnostics, path.Root("insecure_ignore_host_key"))
+				if d.Summary() != "Conflicting Host Key Settings" {
+					t.Errorf("summary = %q", d.Summary())
+				}
+			} else if resp.Diagnostics.HasError() {
+				t.Fatalf("unexpected error: %v", resp.Diagnostics)
+			}
+			w := resp.Diagnostics.Warnings()
+			if len(w) != 1 || w[0].Summary() != "Host Key Verification Disabled" {
+				t.Fatalf("warnings = %v", w)
+			}
+			if wp, ok := w[0].(diag.DiagnosticWithPath); !ok || !wp.Path().Equal(path.Root("insecure_ignore_host_key")) {
+				t.Errorf("warning is not on insecure_ignore_host_key: %v", w[0])
+			}
+		})
+	}
+}
+
+// Through the protocol, validation (the attribute validators and
+// ValidateConfig) already rejects what it can check without key material,
+// on the attribute's path.
+func TestProviderValidateProviderConfigPaths(t *testing.T) {
+	ctx := context.Background()
+	_, hostPub := keyPEM(t, "")
+	cases := []struct {
+		name string
+		set  map[string]tftypes.Value
+		attr string
+	}{
+		{"bad duration", map[string]tftypes.Value{"timeout": str("soon")}, "timeout"},
+		{"zero duration", map[string]tftypes.Value{"timeout": str("0s")}, "timeout"},
+		{"malformed host_key", map[string]tftypes.Value{"host_key": str("ssh-ed25519 !!!")}, "host_key"},
+		{"malformed bastion_host_key", map[string]tftypes.Value{"bastion_host_key": str("not a key")}, "bastion_host_key"},
+		{"insecure with host_key", map[string]tftypes.Value{"host_key": str(hostPub),
+			"insecure_ignore_host_key": tftypes.NewValue(tftypes.Bool, true)}, "insecure_ignore_host_key"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv, err := providerserver.NewProtocol6WithError(&tcpProvider{version: "test"})()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := providerConfig(t, c.set)
+			dv, err := tfprotov6.NewDynamicValue(cfg.Raw.Type(), cfg.Raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := srv.ValidateProviderConfig(ctx, &tfprotov6.ValidateProviderConfigRequest{Config: &dv})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tftypes.NewAttributePath().WithAttributeName(c.attr)
+			var errs []*tfprotov6.Diagnostic
+			for _, d := range resp.Diagnostics {
+				if d.Severity == tfprotov6.DiagnosticSeverityError {
+					errs = append(errs, d)
+				}
+			}
+			if len(errs) != 1 {
+				t.Fatalf("want one error on %s, got %d: %+v", c.attr, len(errs), resp.Diagnostics)
+			}
+			if errs[0].Attribute == nil || !errs[0].Attribute.Equal(want) {
+				t.Fatalf("error %q is on %v, want %v", errs[0].Summary, errs[0].Attribute, want)
+			}
+		})
+	}
 }
