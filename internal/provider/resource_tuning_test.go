@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -241,31 +243,48 @@ func TestAccTuning_import(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.ip_local_reserved_ports", "net.ipv4.ip_local_port_range")
+	// A non-default name and priority: import finds 70-web.conf by name.
 	cfg := singleConfig(f, h, `
+  name                    = "web"
+  priority                = 70
   tcp_fin_timeout         = 30
   ip_local_port_range     = { min = 20000, max = 60999 }
   ip_local_reserved_ports = ["7005", "8001-8003"]
   extra_sysctls           = { "net.ipv4.tcp_ecn" = "1" }
 `)
+	const file = "70-web.conf"
+	importID := fmt.Sprintf("%s:%d/web", h.Addr, h.Port)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Factories,
-		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		CheckDestroy:             restoredAndRemoved(f, orig, file),
 		Steps: []resource.TestStep{
-			{Config: cfg},
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{expectFileLine(h, file, "net.ipv4.tcp_ecn", "1")}},
 			{
-				Config:                               cfg,
+				// terraform import, then every attribute compared with the
+				// state the create left.
+				Config: cfg,
+				PreConfig: func() {
+					if _, ok := persisted(h, file); !ok {
+						t.Fatalf("%s missing before the import", file)
+					}
+				},
 				ResourceName:                         "tcp_tuning.one",
 				ImportState:                          true,
-				ImportStateId:                        fmt.Sprintf("root@%s:%d/tcp-tuning", h.Addr, h.Port),
+				ImportStateId:                        importID,
 				ImportStateVerify:                    true,
 				ImportStateVerifyIdentifierAttribute: "id",
-				ImportStateVerifyIgnore:              []string{"id", "user", "timeouts"},
+				ImportStateVerifyIgnore:              []string{"timeouts"},
 			},
 			{
-				Config: cfg,
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-				},
+				// An import block with the same configuration, in a copy of
+				// the state without the resource: the plan must be a no-op
+				// import (no update), so everything was rebuilt from the
+				// host's persisted file and live values.
+				Config:          cfg,
+				ResourceName:    "tcp_tuning.one",
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithID,
+				ImportStateId:   importID,
 			},
 		},
 	})
@@ -383,32 +402,95 @@ func TestAccTuning_sudoPasswordIsExplained(t *testing.T) {
 	})
 }
 
+// writeSpy makes every later SSH login on h log the dd and mv commands its
+// scripts run (the host operations write /proc/sys values and stage the
+// persisted file with dd, and rename with mv) to the returned file.
+func writeSpy(t *testing.T, h *lab.Host) (logFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	logFile = filepath.Join(dir, "writes.log")
+	for _, tool := range []string{"dd", "mv"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrapper := fmt.Sprintf("#!/bin/sh\nprintf '%%s' %s >>%s\nprintf ' %%s' \"$@\" >>%s\necho >>%s\nexec %s \"$@\"\n", tool, logFile, logFile, logFile, real)
+		if err := os.WriteFile(filepath.Join(dir, tool), []byte(wrapper), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.SetExecHook(fmt.Sprintf("PATH=%s:$PATH; export PATH\n", dir)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.SetExecHook("") })
+	return logFile
+}
+
+type fileStamp struct {
+	ino, mtime, dirMtime int64
+}
+
+func stampOf(h *lab.Host, file string) (fileStamp, error) {
+	var st, dst syscall.Stat_t
+	if err := syscall.Stat(filepath.Join(h.SysctlDir(), file), &st); err != nil {
+		return fileStamp{}, err
+	}
+	if err := syscall.Stat(h.SysctlDir(), &dst); err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{int64(st.Ino), st.Mtim.Nano(), dst.Mtim.Nano()}, nil
+}
+
+// TestAccTuning_zeroWritesWhenUnchanged: an apply whose update changes
+// nothing on the host (only service_ports, a validation input) runs the
+// apply script, which writes no /proc/sys value and leaves the file (inode,
+// mtime) and its directory alone. The same spy sees the writes of the
+// create, so it would see any write of the update.
 func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
-	cfg := singleConfig(f, h, "tcp_fin_timeout = 31\n")
-	var mtime int64
+	spy := writeSpy(t, h)
+	body := "tcp_fin_timeout = 31\n  tcp_keepalive_time = 900\n  service_ports = %s\n"
+	var stamp fileStamp
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: protoV6Factories,
 		Steps: []resource.TestStep{
-			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "record file mtime", fn: func() error {
-				st, err := os.Stat(filepath.Join(h.SysctlDir(), defaultFile))
-				if err != nil {
-					return err
-				}
-				mtime = st.ModTime().UnixNano()
-				return nil
-			}}}},
-			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "file untouched by a no-change apply", fn: func() error {
-				st, err := os.Stat(filepath.Join(h.SysctlDir(), defaultFile))
-				if err != nil {
-					return err
-				}
-				if st.ModTime().UnixNano() != mtime {
-					return fmt.Errorf("persisted file rewritten by a no-change apply")
-				}
-				return nil
-			}}}},
+			{
+				Config: singleConfig(f, h, fmt.Sprintf(body, "[8080]")),
+				ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "the create writes, and the spy sees it", fn: func() error {
+					b, _ := os.ReadFile(spy)
+					if !strings.Contains(string(b), "of=/proc/sys/net/ipv4/tcp_fin_timeout") || !strings.Contains(string(b), "of=/proc/sys/net/ipv4/tcp_keepalive_time") || !strings.Contains(string(b), "mv ") {
+						return fmt.Errorf("the spy saw no /proc/sys write or rename during the create:\n%s", b)
+					}
+					var err error
+					if stamp, err = stampOf(h, defaultFile); err != nil {
+						return err
+					}
+					return os.WriteFile(spy, nil, 0o644)
+				}}},
+			},
+			{
+				Config: singleConfig(f, h, fmt.Sprintf(body, "[8080, 9090]")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tcp_tuning.one", plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					expectSysctl(h, "net.ipv4.tcp_fin_timeout", "31"),
+					hostCheck{desc: "a no-change update writes nothing", fn: func() error {
+						if b, _ := os.ReadFile(spy); len(b) != 0 {
+							return fmt.Errorf("the update wrote on the host:\n%s", b)
+						}
+						got, err := stampOf(h, defaultFile)
+						if err != nil {
+							return err
+						}
+						if got != stamp {
+							return fmt.Errorf("persisted file or its directory changed: %+v, before %+v", got, stamp)
+						}
+						return nil
+					}},
+				},
+			},
 		},
 	})
 }
