@@ -304,6 +304,12 @@ func TestAccTuning_recycleRejected(t *testing.T) {
 			},
 			{
 				// Not behind NAT: the host's kernel has no such key.
+				PreConfig: func() {
+					// The NAT rule is static: the first plan never reached the host.
+					if n, c := h.ConnectionsAccepted(), rec.stats().Connections; n != 0 || c != 0 {
+						t.Errorf("the rejected behind-NAT plan connected to the host (sshd accepted %d, provider opened %d)", n, c)
+					}
+				},
 				Config:      singleConfig(f, h, "behind_nat = false\n  tcp_tw_recycle = 1\n"),
 				ExpectError: regexp.MustCompile(`(?s)tcp_tw_recycle.*` + regexp.QuoteMeta(kernelRelease(t, h))),
 				PlanOnly:    true,
@@ -371,6 +377,65 @@ func TestAccTuning_failedApplyChangesNothing(t *testing.T) {
 	if _, ok := persisted(h, defaultFile); ok {
 		t.Error("a failed apply left the persisted file")
 	}
+}
+
+// TestAccTuning_failedUpdateChangesNothing: an update that fails on its
+// last key leaves the live values and the persisted file byte for byte as
+// the previous apply left them, and the next plan against the previous
+// configuration is empty.
+func TestAccTuning_failedUpdateChangesNothing(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.core.somaxconn", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_ecn")
+	good := singleConfig(f, h, `
+  somaxconn           = 2048
+  ip_local_port_range = { min = 20000, max = 60999 }
+  extra_sysctls       = { "net.ipv4.tcp_ecn" = "1" }
+`)
+	var before map[string]map[string]string
+	var file string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{
+				Config: good,
+				ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "record the applied host", fn: func() error {
+					before = originals(t, f, "net.core.somaxconn", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_ecn")
+					var ok bool
+					if file, ok = persisted(h, defaultFile); !ok {
+						return fmt.Errorf("%s missing after the apply", defaultFile)
+					}
+					return nil
+				}}},
+			},
+			{
+				// Two valid changes written first, then tcp_ecn = 7 (EINVAL).
+				Config: singleConfig(f, h, `
+  somaxconn           = 8192
+  ip_local_port_range = { min = 30000, max = 60999 }
+  extra_sysctls       = { "net.ipv4.tcp_ecn" = "7" }
+`),
+				ExpectError: regexp.MustCompile(`(?s)net\.ipv4\.tcp_ecn.*7.*EINVAL`),
+			},
+			{
+				PreConfig: func() {
+					for k, want := range before[h.Name] {
+						if got, err := h.Sysctl(k); err != nil || got != want {
+							t.Errorf("%s = %q (%v) after a failed update, want %q as before it", k, got, err, want)
+						}
+					}
+					if got, ok := persisted(h, defaultFile); !ok || got != file {
+						t.Errorf("persisted file after a failed update:\n%s\nwant, byte for byte:\n%s", got, file)
+					}
+				},
+				Config: good,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
 }
 
 func TestAccTuning_sudoUser(t *testing.T) {
