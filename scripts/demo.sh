@@ -10,14 +10,22 @@
 #
 # It then destroys the tuning (original values return) and removes the
 # fleet. KEEP=1 keeps everything up to explore; `scripts/demo.sh clean`
-# (make demo-clean) destroys and removes everything.
+# (make demo-clean) destroys and removes everything. `scripts/demo.sh
+# preflight` only checks what `make deps` cannot fix (Linux, root, network
+# namespaces, Go); `make demo` runs it before installing or building anything.
+# The demo dies when its own story does not hold: no EADDRNOTAVAIL before the
+# tuning, any failure after it, or a tcp_tw_recycle plan that is not refused.
+#
+# TCP_DEMO_BIN (default bin/), TCP_DEMO_WORK (default .lab/demo) and
+# TCP_DEMO_STATE (default .lab/demo-state.json) move the binaries, the
+# terraform working directory and the fleet state; demo_test.go uses them.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-BIN="$ROOT/bin"
-WORK="$ROOT/.lab/demo"
-STATE="$ROOT/.lab/demo-state.json"
-TF="${TCP_TERRAFORM:-$(command -v terraform || echo "$(go env GOPATH)/bin/terraform")}"
+BIN="${TCP_DEMO_BIN:-$ROOT/bin}"
+WORK="${TCP_DEMO_WORK:-$ROOT/.lab/demo}"
+STATE="${TCP_DEMO_STATE:-$ROOT/.lab/demo-state.json}"
+TF="${TCP_TERRAFORM:-$(command -v terraform || echo "$(go env GOPATH 2>/dev/null)/bin/terraform")}"
 
 bold=$'\e[1m'; dim=$'\e[2m'; off=$'\e[0m'
 [ -t 1 ] || { bold=; dim=; off=; }
@@ -36,7 +44,10 @@ clean() {
 		fi
 		"$BIN/tcplab" down -state "$STATE" >/dev/null 2>&1 || true
 	fi
+	# The fleet server's log (tcplab writes it beside the state) goes too,
+	# except after a failure, when it may say why.
 	rm -rf "$WORK" "$STATE"
+	[ "${1:-}" = keep-log ] || rm -f "${STATE%.*}.log"
 }
 
 if [ "${1:-}" = clean ]; then
@@ -46,19 +57,40 @@ if [ "${1:-}" = clean ]; then
 	exit 0
 fi
 
-# Where the demo cannot run, say why.
-[ "$(uname -s)" = Linux ] || die "needs Linux (network namespaces); this is $(uname -s)"
-[ "$(id -u)" = 0 ] || die "needs root (it creates network namespaces and runs sshd): sudo make demo"
+# Where the demo cannot run, say why: what `make deps` cannot fix.
+netns_probe() {
+	probe="tcpdemo-probe-$$"
+	ip netns add "$probe" 2>/dev/null || die "cannot create network namespaces here (a container without CAP_SYS_ADMIN?)"
+	ip netns del "$probe"
+}
+preflight() {
+	os="$(uname -s)"
+	[ "$os" = Linux ] || die "needs Linux (network namespaces); this is $os"
+	[ "$(id -u)" = 0 ] || die "needs root (it creates network namespaces and runs sshd): sudo make demo"
+	[ -e /proc/self/ns/net ] || die "this kernel has no network namespaces (CONFIG_NET_NS)"
+	if command -v ip >/dev/null 2>&1; then
+		netns_probe
+	elif command -v unshare >/dev/null 2>&1; then
+		# iproute2 is not installed yet (make deps installs it); unshare
+		# tells already whether this machine lets us make a namespace.
+		unshare -n "$BASH" -c : 2>/dev/null || die "cannot create network namespaces here (a container without CAP_SYS_ADMIN?)"
+	fi # neither: make deps installs both, and the check below runs after it
+	command -v go >/dev/null 2>&1 || die "needs Go (1.26) on PATH to build the provider: https://go.dev/dl/"
+}
+
+if [ "${1:-}" = preflight ]; then
+	preflight
+	exit 0
+fi
+
+preflight
 command -v ip >/dev/null || die "needs iproute2 (ip netns): apt-get install -y iproute2"
 [ -x /usr/sbin/sshd ] || die "needs OpenSSH server: apt-get install -y openssh-server"
-probe="tcpdemo-probe-$$"
-ip netns add "$probe" 2>/dev/null || die "cannot create network namespaces here (a container without CAP_SYS_ADMIN?)"
-ip netns del "$probe"
 [ -x "$TF" ] || die "no terraform: put one on PATH or run make deps"
 [ -x "$BIN/terraform-provider-tcp" ] && [ -x "$BIN/tcplab" ] || die "run make build first (make demo does)"
 
 clean
-trap 'rc=$?; if [ $rc -ne 0 ]; then echo "demo failed; cleaning up" >&2; clean; fi' EXIT
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo "demo failed; cleaning up" >&2; clean keep-log; fi' EXIT
 mkdir -p "$WORK"
 started=$(date +%s)
 
@@ -86,22 +118,41 @@ for i in 1 2 3; do
 done
 note "(a narrow range so the demo is quick; the arithmetic is the same with the default 28,232 ports)"
 
+# load HOST: 1300 new connections to 127.0.0.1:6379 from inside web-HOST,
+# each closed by the client; sets attempted, succeeded, failed, eaddrnotavail.
+load() {
+	local out
+	out=$("$BIN/tcplab" churn -state "$STATE" -host "$1" -port 6379 -n 1300 -client-closes -timeout 60s | tr -d '\n')
+	for f in attempted succeeded failed eaddrnotavail; do
+		v=$(printf '%s' "$out" | sed -nE "s/.*\"$f\": *([0-9]+).*/\1/p")
+		[ -n "$v" ] || die "web-$1: no \"$f\" in the churn result: $out"
+		printf -v "$f" '%s' "$v"
+	done
+}
+
 headline "Load: each host's app opens a new connection to Redis (127.0.0.1:6379) per request"
 for i in 1 2 3; do
-	out=$("$BIN/tcplab" churn -state "$STATE" -host "$i" -port 6379 -n 1300 -client-closes -timeout 60s)
-	printf '   web-%d: %s\n' "$i" "$(printf '%s' "$out" | tr -d '\n' | sed -E 's/.*"attempted": *([0-9]+).*"succeeded": *([0-9]+).*"eaddrnotavail": *([0-9]+).*/\1 connects, \2 ok, \3 failed with EADDRNOTAVAIL (Cannot assign requested address)/')"
+	load "$i"
+	printf '   web-%d: %s connects, %s ok, %s failed with EADDRNOTAVAIL (Cannot assign requested address)\n' \
+		"$i" "$attempted" "$succeeded" "$eaddrnotavail"
+	[ "$eaddrnotavail" -gt 0 ] || die "web-$i: the load before the tuning had no EADDRNOTAVAIL failures ($succeeded of $attempted connects succeeded), so there is nothing for the tuning to fix; is the ephemeral range still 40000-40999 and tcp_tw_reuse 0?"
 done
 
 headline "tcp_stats: the TIME_WAIT picture, read over SSH in one round trip per host"
-tf apply -auto-approve -no-color >"$WORK/stats-before.log" 2>&1
+tf apply -auto-approve -no-color >"$WORK/stats-before.log" 2>&1 ||
+	die "reading tcp_stats failed: $(tail -20 "$WORK/stats-before.log")"
 sed -n '/^Outputs:/,$p' "$WORK/stats-before.log" | sed 's/^/   /'
 note "   and the check block of main.tf warns:"
+grep -q 'Check block assertion failed' "$WORK/stats-before.log" ||
+	die "tcp_stats did not show the ports running out: the check block of examples/demo/main.tf did not warn"
 grep -h -A8 'Check block assertion failed' "$WORK/stats-before.log" | grep -E 'Check block|more than' | head -2 | sed 's/^/   /' || true
 
 headline "terraform plan refuses the copy-pasted tcp_tw_recycle = 1 (before touching any host)"
 if (cd "$WORK/recycle" && "$TF" plan -no-color >"$WORK/recycle.log" 2>&1); then
 	die "the tcp_tw_recycle plan was not rejected"
 fi
+grep -q 'Error: TIME_WAIT Recycling' "$WORK/recycle.log" ||
+	die "the tcp_tw_recycle plan failed, but not with the TIME_WAIT Recycling error: $(tail -20 "$WORK/recycle.log")"
 grep -A12 'Error: TIME_WAIT Recycling' "$WORK/recycle.log" | sed 's/^/   /'
 
 headline "terraform plan: the tuning for all 3 hosts"
@@ -117,8 +168,10 @@ done
 
 headline "The same load again, right away: no EADDRNOTAVAIL"
 for i in 1 2 3; do
-	out=$("$BIN/tcplab" churn -state "$STATE" -host "$i" -port 6379 -n 1300 -client-closes -timeout 60s)
-	printf '   web-%d: %s\n' "$i" "$(printf '%s' "$out" | tr -d '\n' | sed -E 's/.*"attempted": *([0-9]+).*"succeeded": *([0-9]+).*"eaddrnotavail": *([0-9]+).*/\1 connects, \2 ok, \3 failed with EADDRNOTAVAIL/')"
+	load "$i"
+	printf '   web-%d: %s connects, %s ok, %s failed with EADDRNOTAVAIL\n' "$i" "$attempted" "$succeeded" "$eaddrnotavail"
+	[ "$failed" -eq 0 ] && [ "$succeeded" -eq "$attempted" ] ||
+		die "web-$i: the load still fails after the tuning: $failed of $attempted connects failed ($eaddrnotavail with EADDRNOTAVAIL)"
 done
 
 headline "tcp_stats after: headroom per destination, and a second plan that changes nothing"
