@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -80,6 +81,46 @@ func TestExamplesValidate(t *testing.T) {
 				t.Fatalf("terraform validate: %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestExamplesTemplatesUseValidatedFiles checks that every file a docs
+// template includes with tffile lies in a directory TestExamplesValidate
+// runs `terraform validate` on, so no configuration shown in docs/ goes
+// unchecked; the three provider variants must be among them.
+func TestExamplesTemplatesUseValidatedFiles(t *testing.T) {
+	validated := map[string]bool{}
+	for _, d := range exampleDirs(t) {
+		validated[d] = true
+	}
+	tffile := regexp.MustCompile(`\{\{-?\s*tffile\s+"([^"]+)"\s*-?\}\}`)
+	included := map[string]bool{}
+	err := filepath.WalkDir("templates", func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range tffile.FindAllStringSubmatch(string(b), -1) {
+			f := filepath.Clean(m[1])
+			included[f] = true
+			if _, err := os.Stat(f); err != nil {
+				t.Errorf("%s includes %s: %v", p, f, err)
+			} else if !validated[filepath.Dir(f)] {
+				t.Errorf("%s includes %s, which is not in a directory TestExamplesValidate validates", p, f)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"examples/provider/provider.tf", "examples/provider/agent/provider.tf", "examples/provider/bastion/provider.tf"} {
+		if !included[f] {
+			t.Errorf("no template includes %s with tffile", f)
+		}
 	}
 }
 
