@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what the test fleet and the acceptance tests need, when missing:
 # openssh-server (sshd), iproute2 (ip netns), sudo, busybox (script tests),
-# and a terraform CLI. Only Debian/Ubuntu are automated; elsewhere it says
+# strace (tests that watch what host scripts do, and delay them), and a
+# terraform CLI. Only Debian/Ubuntu are automated; elsewhere it says
 # what to install.
 set -eu
 
@@ -13,6 +14,7 @@ command -v busybox >/dev/null 2>&1 || missing="$missing busybox"
 command -v ssh-keygen >/dev/null 2>&1 || missing="$missing openssh-client"
 command -v ss >/dev/null 2>&1 || missing="$missing iproute2"
 command -v unshare >/dev/null 2>&1 || missing="$missing util-linux"
+command -v strace >/dev/null 2>&1 || missing="$missing strace"
 [ -d /etc/sysctl.d ] || missing="$missing procps"
 
 if [ -n "$missing" ]; then

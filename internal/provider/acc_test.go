@@ -220,3 +220,69 @@ func expectAttr(address string, want any, path ...string) resourceCheck {
 		return nil
 	}}
 }
+
+// traceHook makes every later SSH login on h whose command contains match
+// ("" = every login) run under strace, one trace file per login in the
+// returned directory. extra are strace options (filters, fault injection).
+// Tracing sees what a host script really does to the host, whatever tools
+// or shell builtins it uses.
+func traceHook(t *testing.T, h *lab.Host, match string, extra ...string) (dir string) {
+	t.Helper()
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
+			t.Fatal("strace is required (TCP_REQUIRE_LAB=1); make deps installs it")
+		}
+		t.Skip("needs strace (make deps installs it)")
+	}
+	dir = t.TempDir()
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	quote := func(a string) string { return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'" }
+	args := []string{quote(strace), "-f", "-qq", "-o", quote(dir) + "/trace.$$"}
+	for _, a := range extra {
+		args = append(args, quote(a))
+	}
+	cmd := "exec " + strings.Join(args, " ") + ` /bin/sh "$@"`
+	hook := cmd + "\n"
+	if match != "" {
+		hook = fmt.Sprintf("case \"$2\" in\n*'%s'*) %s ;;\nesac\n", match, cmd)
+	}
+	if err := h.SetExecHook(hook); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.SetExecHook("") })
+	return dir
+}
+
+// hostWrites lists, from the traces in dir, every successful open of a
+// /proc/sys file for writing and every rename, unlink or open for writing
+// under /etc/sysctl.d (traceHook with writeTraceFilter).
+func hostWrites(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "trace.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			writeOpen := strings.Contains(l, "open") && (strings.Contains(l, "O_WRONLY") || strings.Contains(l, "O_RDWR"))
+			switch {
+			case strings.Contains(l, `"/proc/sys/`) && writeOpen:
+				out = append(out, l)
+			case strings.Contains(l, `"/etc/sysctl.d`) && (writeOpen || strings.Contains(l, "rename") || strings.Contains(l, "unlink")):
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// writeTraceFilter is the strace filter hostWrites reads.
+var writeTraceFilter = []string{"-e", "trace=open,openat,rename,renameat,renameat2,unlink,unlinkat", "-e", "status=successful"}

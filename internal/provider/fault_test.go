@@ -468,6 +468,145 @@ func TestAccFault_connectionCutDuringApply(t *testing.T) {
 	})
 }
 
+// cutBetweenWrites arms a one-shot fault on h: the next apply script runs
+// under strace with every open of tu's /proc/sys files delayed by 300 ms,
+// and as soon as the first of tu's values is live (and others are not) the
+// test cuts every connection of the host. The returned function reports,
+// after the apply, whether the cut happened and how many values were live
+// when it did.
+func cutBetweenWrites(t *testing.T, h *lab.Host, tu tuning, before map[string]string) func() (cut bool, newAtCut int) {
+	t.Helper()
+	extra := []string{"-e", "trace=open,openat", "-e", "inject=open,openat:delay_enter=300000"}
+	for _, s := range tu {
+		extra = append(extra, "-P", "/proc/sys/"+strings.ReplaceAll(s.key, ".", "/"))
+	}
+	traceHook(t, h, applyMarker, extra...)
+	var mu sync.Mutex
+	cut, newAtCut := false, 0
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			n := 0
+			for _, s := range tu {
+				if v, err := h.Sysctl(s.key); err == nil && collapse(v) == s.value && collapse(v) != collapse(before[s.key]) {
+					n++
+				}
+			}
+			if n == 0 {
+				continue
+			}
+			h.CutConnections()
+			_ = h.SetExecHook("")
+			mu.Lock()
+			cut, newAtCut = true, n
+			mu.Unlock()
+			return
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
+	return func() (bool, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return cut, newAtCut
+	}
+}
+
+// TestAccFault_connectionCutBetweenWrites cuts the connection while an
+// update's apply script is between two live writes, the worst moment: the
+// host is half-applied right then. The script ignores SIGHUP and SIGPIPE and
+// prints nothing before it is done, so it finishes on its own: the provider
+// says Outcome Unknown, the host ends entirely new (values and file), the
+// other host is unaffected, and the next plan starts from the true state.
+func TestAccFault_connectionCutBetweenWrites(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 2})
+	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_probes", "net.core.somaxconn")
+	a := tuning{
+		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "44"},
+		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "3"},
+		{"somaxconn", "net.core.somaxconn", "3333"},
+	}
+	b := tuning{
+		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "43"},
+		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "6"},
+		{"somaxconn", "net.core.somaxconn", "4444"},
+	}
+	aVals := map[string]string{}
+	for _, s := range a {
+		aVals[s.key] = s.value
+	}
+	victim := f.Hosts[1]
+	p := faultProvider(f, "10s")
+	var result func() (bool, int)
+	var aFile string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
+		Steps: []resource.TestStep{
+			{Config: faultConfig(p, f, a.hcl()), ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "A applied", fn: func() error {
+				aFile, _ = persisted(victim, defaultFile)
+				return expectLive(victim, a)
+			}}}},
+			{
+				PreConfig:   func() { result = cutBetweenWrites(t, victim, b, aVals) },
+				Config:      faultConfig(p, f, b.hcl()),
+				ExpectError: regexp.MustCompile(`(?s)Outcome Unknown.*` + regexp.QuoteMeta(endpointOf(victim))),
+			},
+			{
+				PreConfig: func() {
+					cut, n := result()
+					if !cut {
+						t.Fatal("the cut never happened: no value of the update became live")
+					}
+					if n == len(b) {
+						t.Fatalf("at the cut all %d values were live: the cut was not between two writes", n)
+					}
+					t.Logf("cut with %d of %d values written", n, len(b))
+					if err := expectLive(f.Hosts[0], b); err != nil {
+						t.Error(err)
+					}
+					var st string
+					var err error
+					waitFor(15*time.Second, func() bool {
+						st, err = liveState(victim, b, aVals, aFile)
+						return err == nil && st == "new"
+					})
+					if err != nil || st != "new" {
+						t.Fatalf("after a cut between writes the script must finish on its own: state %q, %v", st, err)
+					}
+				},
+				Config: faultConfig(p, f, b.hcl()),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						trueStatePlanned{addr: "tcp_tuning.t[1]", h: victim, tu: b},
+						plancheck.ExpectResourceAction("tcp_tuning.t[0]", plancheck.ResourceActionNoop),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "converged after the cut", fn: func() error {
+					for _, h := range f.Hosts {
+						if err := expectLive(h, b); err != nil {
+							return err
+						}
+					}
+					return nil
+				}}},
+			},
+		},
+	})
+}
+
 func TestAccFault_hostKeyChanged(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 3})
 	orig := originals(t, f, "net.ipv4.tcp_keepalive_intvl")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -467,30 +466,6 @@ func TestAccTuning_sudoPasswordIsExplained(t *testing.T) {
 	})
 }
 
-// writeSpy makes every later SSH login on h log the dd and mv commands its
-// scripts run (the host operations write /proc/sys values and stage the
-// persisted file with dd, and rename with mv) to the returned file.
-func writeSpy(t *testing.T, h *lab.Host) (logFile string) {
-	t.Helper()
-	dir := t.TempDir()
-	logFile = filepath.Join(dir, "writes.log")
-	for _, tool := range []string{"dd", "mv"} {
-		real, err := exec.LookPath(tool)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrapper := fmt.Sprintf("#!/bin/sh\nprintf '%%s' %s >>%s\nprintf ' %%s' \"$@\" >>%s\necho >>%s\nexec %s \"$@\"\n", tool, logFile, logFile, logFile, real)
-		if err := os.WriteFile(filepath.Join(dir, tool), []byte(wrapper), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := h.SetExecHook(fmt.Sprintf("PATH=%s:$PATH; export PATH\n", dir)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = h.SetExecHook("") })
-	return logFile
-}
-
 type fileStamp struct {
 	ino, mtime, dirMtime int64
 }
@@ -508,13 +483,23 @@ func stampOf(h *lab.Host, file string) (fileStamp, error) {
 
 // TestAccTuning_zeroWritesWhenUnchanged: an apply whose update changes
 // nothing on the host (only service_ports, a validation input) runs the
-// apply script, which writes no /proc/sys value and leaves the file (inode,
-// mtime) and its directory alone. The same spy sees the writes of the
-// create, so it would see any write of the update.
+// apply script, which opens no /proc/sys file for writing and leaves the
+// file (inode, mtime) and its directory alone. The host's scripts run under
+// strace, which sees the writes of the create, so it would see any write of
+// the update, whatever the script writes with.
 func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
-	spy := writeSpy(t, h)
+	traces := traceHook(t, h, "", writeTraceFilter...)
+	clear := func() error {
+		files, _ := filepath.Glob(filepath.Join(traces, "trace.*"))
+		for _, f := range files {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	body := "tcp_fin_timeout = 31\n  tcp_keepalive_time = 900\n  service_ports = %s\n"
 	var stamp fileStamp
 	resource.Test(t, resource.TestCase{
@@ -522,16 +507,18 @@ func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: singleConfig(f, h, fmt.Sprintf(body, "[8080]")),
-				ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "the create writes, and the spy sees it", fn: func() error {
-					b, _ := os.ReadFile(spy)
-					if !strings.Contains(string(b), "of=/proc/sys/net/ipv4/tcp_fin_timeout") || !strings.Contains(string(b), "of=/proc/sys/net/ipv4/tcp_keepalive_time") || !strings.Contains(string(b), "mv ") {
-						return fmt.Errorf("the spy saw no /proc/sys write or rename during the create:\n%s", b)
+				ConfigStateChecks: []statecheck.StateCheck{hostCheck{desc: "the create writes, and the trace sees it", fn: func() error {
+					w := strings.Join(hostWrites(t, traces), "\n")
+					for _, want := range []string{"/proc/sys/net/ipv4/tcp_fin_timeout", "/proc/sys/net/ipv4/tcp_keepalive_time", "rename"} {
+						if !strings.Contains(w, want) {
+							return fmt.Errorf("the trace of the create lacks %s:\n%s", want, w)
+						}
 					}
 					var err error
 					if stamp, err = stampOf(h, defaultFile); err != nil {
 						return err
 					}
-					return os.WriteFile(spy, nil, 0o644)
+					return clear()
 				}}},
 			},
 			{
@@ -542,8 +529,12 @@ func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					expectSysctl(h, "net.ipv4.tcp_fin_timeout", "31"),
 					hostCheck{desc: "a no-change update writes nothing", fn: func() error {
-						if b, _ := os.ReadFile(spy); len(b) != 0 {
-							return fmt.Errorf("the update wrote on the host:\n%s", b)
+						files, _ := filepath.Glob(filepath.Join(traces, "trace.*"))
+						if len(files) == 0 {
+							return fmt.Errorf("no host operation was traced during the update")
+						}
+						if w := hostWrites(t, traces); len(w) != 0 {
+							return fmt.Errorf("the update wrote on the host:\n%s", strings.Join(w, "\n"))
 						}
 						got, err := stampOf(h, defaultFile)
 						if err != nil {
