@@ -656,7 +656,7 @@ func TestAccFault_hostKeyChanged(t *testing.T) {
 }
 
 func TestAccFault_bastionMaxStartups(t *testing.T) {
-	const hosts = 10
+	const hosts = 20
 	f := startFleet(t, lab.Options{Hosts: hosts, Bastion: true, BastionMaxStartups: "3", MaxSessions: 1})
 	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.core.somaxconn")
 	tu := tuning{
@@ -674,7 +674,16 @@ func TestAccFault_bastionMaxStartups(t *testing.T) {
 		fmt.Sprintf("  bastion_port     = %d", b.Port),
 		fmt.Sprintf("  bastion_host_key = %q", b.HostKey))
 	rec := &poolRecorder{}
-	cfg := faultConfig(p, f, tu.hcl())
+	// A tcp_stats beside each tcp_tuning: two operations at once on every
+	// host (the provider allows max_sessions_per_host = 2 by default) against
+	// sshd's MaxSessions 1, so refused sessions are retried, not failures.
+	cfg := faultConfig(p, f, tu.hcl()) + `
+data "tcp_stats" "s" {
+  count = length(local.hosts)
+  host  = local.hosts[count.index].addr
+  port  = local.hosts[count.index].port
+}
+`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: rec.factories(),
 		CheckDestroy:             restoredAndRemoved(f, orig, defaultFile),
@@ -714,6 +723,7 @@ func TestAccFault_bastionMaxStartups(t *testing.T) {
 	if bs.Connections != used {
 		t.Errorf("bastion sshd saw %d connections, want %d (one per provider instance that connected)", bs.Connections, used)
 	}
+	refusals := 0
 	for _, h := range f.Hosts {
 		s, err := h.SSHDStats()
 		if err != nil {
@@ -722,7 +732,10 @@ func TestAccFault_bastionMaxStartups(t *testing.T) {
 		if s.Connections != used {
 			t.Errorf("%s: sshd saw %d connections, want %d (one per provider instance)", h.Name, s.Connections, used)
 		}
+		b, _ := os.ReadFile(h.LogFile)
+		refusals += strings.Count(string(b), "no more sessions")
 	}
+	t.Logf("sessions refused by MaxSessions 1 and retried: %d", refusals)
 	t.Logf("%d provider instances connected; bastion connections %d", used, bs.Connections)
 }
 
