@@ -398,6 +398,16 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	// printResult prints a run's result as JSON (exit 0) or its error (1).
+	printResult := func(res ChurnResult, err error) int {
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		b, _ := json.Marshal(res)
+		fmt.Fprintln(stdout, string(b))
+		return 0
+	}
 	addr := fs.String("addr", "127.0.0.1", "address to listen on and connect to")
 	port := fs.Int("port", 0, "listening port (0 = any free port)")
 	switch args[0] {
@@ -412,14 +422,7 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		o.Addr, o.Port = *addr, *port
-		res, err := RunChurn(context.Background(), o)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		b, _ := json.Marshal(res)
-		fmt.Fprintln(stdout, string(b))
-		return 0
+		return printResult(RunChurn(context.Background(), o))
 	case "exhaust":
 		var e ExhaustOptions
 		fs.IntVar(&e.Low, "low", 40000, "first port of the narrowed ip_local_port_range")
@@ -430,14 +433,7 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		e.Addr, e.Port = *addr, *port
-		res, err := RunExhaust(context.Background(), e)
-		if err != nil {
-			fmt.Fprintln(stderr, err)
-			return 1
-		}
-		b, _ := json.Marshal(res)
-		fmt.Fprintln(stdout, string(b))
-		return 0
+		return printResult(RunExhaust(context.Background(), e))
 	case "listen":
 		stdinEOF := fs.Bool("stdin-eof", false, "exit when stdin reaches EOF")
 		if err := fs.Parse(args[1:]); err != nil {

@@ -268,6 +268,54 @@ func TestAccFault_hostNeverSpeaksSSH(t *testing.T) {
 	}
 }
 
+// cutTunings are the two configurations the connection-cut tests apply:
+// A first, then B, whose apply is cut. aVals are A's values by key.
+func cutTunings() (a, b tuning, aVals map[string]string) {
+	a = tuning{
+		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "41"},
+		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "4"},
+		{"somaxconn", "net.core.somaxconn", "1111"},
+	}
+	b = tuning{
+		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "42"},
+		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "5"},
+		{"somaxconn", "net.core.somaxconn", "2222"},
+	}
+	aVals = map[string]string{}
+	for _, s := range a {
+		aVals[s.key] = s.value
+	}
+	return a, b, aVals
+}
+
+// whenever polls cond every 5 ms in the background until it holds, then
+// runs then once. It stops polling when the test ends.
+func whenever(t *testing.T, cond func() bool, then func()) {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if cond() {
+				then()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(stop)
+		wg.Wait()
+	})
+}
+
 // applyMarker is a line of hostops' apply script: a session whose command
 // contains it is an apply, not a read.
 const applyMarker = "# apply.sh: all-or-nothing apply"
@@ -299,34 +347,13 @@ func cutDuringApply(t *testing.T, h *lab.Host, thenRun bool) <-chan struct{} {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-			if _, err := os.Stat(claim); err != nil {
-				continue
-			}
-			h.CutConnections()
-			_ = h.SetExecHook("")
-			_ = os.RemoveAll(claim)
-			close(done)
-			return
-		}
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
+	whenever(t, func() bool { _, err := os.Stat(claim); return err == nil }, func() {
+		h.CutConnections()
 		_ = h.SetExecHook("")
+		_ = os.RemoveAll(claim)
+		close(done)
 	})
+	t.Cleanup(func() { _ = h.SetExecHook("") })
 	return done
 }
 
@@ -372,20 +399,7 @@ func (c trueStatePlanned) CheckPlan(_ context.Context, req plancheck.CheckPlanRe
 func TestAccFault_connectionCutDuringApply(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 4})
 	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_probes", "net.core.somaxconn")
-	a := tuning{
-		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "41"},
-		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "4"},
-		{"somaxconn", "net.core.somaxconn", "1111"},
-	}
-	b := tuning{
-		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "42"},
-		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "5"},
-		{"somaxconn", "net.core.somaxconn", "2222"},
-	}
-	aVals := map[string]string{}
-	for _, s := range a {
-		aVals[s.key] = s.value
-	}
+	a, b, aVals := cutTunings()
 	p := faultProvider(f, "10s")
 	ran, skipped := f.Hosts[1], f.Hosts[2] // the script runs after the cut / never runs
 	var aFile = map[string]string{}
@@ -483,39 +497,21 @@ func cutBetweenWrites(t *testing.T, h *lab.Host, tu tuning, before map[string]st
 	traceHook(t, h, applyMarker, extra...)
 	var mu sync.Mutex
 	cut, newAtCut := false, 0
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
+	live := 0
+	whenever(t, func() bool {
+		live = 0
+		for _, s := range tu {
+			if v, err := h.Sysctl(s.key); err == nil && collapse(v) == s.value && collapse(v) != collapse(before[s.key]) {
+				live++
 			}
-			n := 0
-			for _, s := range tu {
-				if v, err := h.Sysctl(s.key); err == nil && collapse(v) == s.value && collapse(v) != collapse(before[s.key]) {
-					n++
-				}
-			}
-			if n == 0 {
-				continue
-			}
-			h.CutConnections()
-			_ = h.SetExecHook("")
-			mu.Lock()
-			cut, newAtCut = true, n
-			mu.Unlock()
-			return
 		}
-	}()
-	t.Cleanup(func() {
-		close(stop)
-		wg.Wait()
+		return live > 0
+	}, func() {
+		h.CutConnections()
+		_ = h.SetExecHook("")
+		mu.Lock()
+		cut, newAtCut = true, live
+		mu.Unlock()
 	})
 	return func() (bool, int) {
 		mu.Lock()
@@ -533,20 +529,7 @@ func cutBetweenWrites(t *testing.T, h *lab.Host, tu tuning, before map[string]st
 func TestAccFault_connectionCutBetweenWrites(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 2})
 	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_keepalive_probes", "net.core.somaxconn")
-	a := tuning{
-		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "44"},
-		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "3"},
-		{"somaxconn", "net.core.somaxconn", "3333"},
-	}
-	b := tuning{
-		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "43"},
-		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "6"},
-		{"somaxconn", "net.core.somaxconn", "4444"},
-	}
-	aVals := map[string]string{}
-	for _, s := range a {
-		aVals[s.key] = s.value
-	}
+	a, b, aVals := cutTunings()
 	victim := f.Hosts[1]
 	p := faultProvider(f, "10s")
 	var result func() (bool, int)
