@@ -126,6 +126,59 @@ func TestRealKernelNetns(t *testing.T) {
 		if v := nsValue(t, "net.ipv4.tcp_fin_timeout"); v != orig {
 			t.Errorf("tcp_fin_timeout = %q after delete, want %q", v, orig)
 		}
+
+		// /proc/sys returns end of file after the first read: a long value
+		// must not be cut at an awk's first read (busybox: 463 bytes).
+		var ports []string
+		for p := 20000; len(strings.Join(ports, ",")) < 1500; p += 2 {
+			ports = append(ports, fmt.Sprint(p))
+		}
+		for _, v := range []string{strings.Join(ports[:100], ","), strings.Join(ports, ",")} {
+			const key = "net.ipv4.ip_local_reserved_ports"
+			if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: []Write{{Key: key, Value: v}}}); err != nil {
+				t.Fatalf("apply %d bytes of reserved ports: %v", len(v), err)
+			}
+			rr, err := Read(testCtx(t), r, noTarget, ReadRequest{Keys: []string{key}})
+			if err != nil || rr.Keys[key].Value != v || nsValue(t, key) != v {
+				t.Errorf("reserved ports: wrote %d bytes, read %d (%v), kernel has %d", len(v), len(rr.Keys[key].Value), err, len(nsValue(t, key)))
+			}
+			if dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Restore: []Write{{Key: key, Value: ""}}}); err != nil || len(dr.Restored) != 1 || nsValue(t, key) != "" {
+				t.Errorf("clearing reserved ports: %+v, %v", dr, err)
+			}
+		}
+
+		// A key whose read fails (stable_secret: EIO until set) stops mawk:
+		// the other keys are still read right.
+		if _, err := os.Stat("/proc/sys/net/ipv6/conf/all/stable_secret"); err == nil {
+			rr, err := Read(testCtx(t), r, noTarget, ReadRequest{Keys: []string{"net.ipv6.conf.all.stable_secret", "net.ipv4.tcp_fin_timeout"}, Facts: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ks := rr.Keys["net.ipv6.conf.all.stable_secret"]; !ks.Exists || ks.Readable || !ks.Writable {
+				t.Errorf("stable_secret = %+v, want unreadable and writable", ks)
+			}
+			if ks := rr.Keys["net.ipv4.tcp_fin_timeout"]; ks.Value != orig {
+				t.Errorf("tcp_fin_timeout next to stable_secret = %+v, want %q", ks, orig)
+			}
+		}
+
+		// Restoring conf.all.forwarding also sets conf.default.forwarding:
+		// a key that was already at its value is checked again after the
+		// writes, and restored.
+		const all, dflt = "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.forwarding"
+		if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: []Write{{Key: all, Value: "1"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if nsValue(t, dflt) != "1" {
+			t.Skipf("this kernel does not propagate %s to %s", all, dflt)
+		}
+		dr, err = Delete(testCtx(t), r, noTarget, DeleteRequest{Restore: []Write{{Key: dflt, Value: "1"}, {Key: all, Value: "0"}}})
+		if err != nil || len(dr.Restored) != 2 {
+			t.Errorf("Delete = %+v, %v; want both restored", dr, err)
+		}
+		if a, d := nsValue(t, all), nsValue(t, dflt); a != "0" || d != "1" {
+			t.Errorf("after delete: all.forwarding = %s (want 0), default.forwarding = %s (want 1)", a, d)
+		}
 	})
 
 	if readFile(t, "/proc/sys/net/ipv4/tcp_fin_timeout") != hostFin || readFile(t, "/proc/sys/net/ipv4/tcp_tw_reuse") != hostReuse {

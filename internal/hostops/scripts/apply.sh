@@ -21,8 +21,12 @@
 # change); skip keys already at their expected value; replace the file
 # atomically when its bytes differ (temp in the target's directory, fsync,
 # rename; a symlink's target is replaced and the link kept); write each
-# live value and read it back. Any failure restores every written key and
+# live value, then read all of them back (so a later write that changed an
+# earlier key is caught too). Any failure restores every written key and
 # the previous file before reporting.
+#
+# Fork-light: the keys are read with one awk (read_values), values are
+# written with the printf builtin, and nothing runs per key on success.
 
 setup_work
 
@@ -94,23 +98,44 @@ T=
 D=
 
 # rollback: restore every journaled key (newest first) and the old file.
-# Sets RBFAIL to what could not be restored.
+# Sets RBFAIL to what could not be restored (in journal order).
 rollback() {
 	RBFAIL=
+	rb_w=
+	rb_bad=
+	if [ -n "$JOURNAL" ]; then
+		# shellcheck disable=SC2086
+		read_values $JOURNAL
+		for rb_i in $JOURNAL; do
+			IFS= read -r rb_b <"$W/b.$rb_i"
+			if value_of "$rb_i" && same_value "$CUR" "$rb_b"; then
+				continue
+			fi
+			IFS= read -r rb_k <"$W/k.$rb_i"
+			key_path "$rb_k"
+			if write_value "$P/sys$KP" "$rb_b"; then
+				rb_w="$rb_w $rb_i"
+			else
+				rb_bad="$rb_bad $rb_i "
+			fi
+		done
+	fi
+	if [ -n "$rb_w" ]; then
+		# shellcheck disable=SC2086
+		read_values $rb_w
+		for rb_i in $rb_w; do
+			IFS= read -r rb_b <"$W/b.$rb_i"
+			value_of "$rb_i" && same_value "$CUR" "$rb_b" && continue
+			rb_bad="$rb_bad $rb_i "
+		done
+	fi
 	for rb_i in $JOURNAL; do
-		IFS= read -r rb_k <"$W/k.$rb_i"
-		IFS= read -r rb_b <"$W/b.$rb_i"
-		key_path "$rb_k"
-		rb_p="$P/sys$KP"
-		if rb_c=$(cat "$rb_p" 2>/dev/null); then
-			oneline "$rb_c"
-			same_value "$ONE" "$rb_b" && continue
-		fi
-		if write_value "$rb_p" "$rb_b" && rb_c=$(cat "$rb_p" 2>/dev/null); then
-			oneline "$rb_c"
-			same_value "$ONE" "$rb_b" && continue
-		fi
-		RBFAIL="$RBFAIL $rb_k"
+		case $rb_bad in
+		*" $rb_i "*)
+			IFS= read -r rb_k <"$W/k.$rb_i"
+			RBFAIL="$RBFAIL $rb_k"
+			;;
+		esac
 	done
 	JOURNAL=
 	case $FSTATE in
@@ -141,30 +166,47 @@ chk_intr() {
 	[ -z "$INTR" ] || fail - EINTR "interrupted by a signal"
 }
 
-# 1. Current values of every key, before any change.
+# 1. Current values of every key, before any change: the keys up to the
+# first one that is a directory or missing, read together; then, in input
+# order, "before" for each and the failure at the first bad key.
 todo=
+list=
+bad=
 i=1
 while [ "$i" -le "$n" ]; do
 	IFS= read -r k <"$W/k.$i"
 	key_path "$k"
 	p="$P/sys$KP"
+	if [ -d "$p" ] || [ ! -e "$p" ]; then
+		bad=$i
+		break
+	fi
+	list="$list $i"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+read_values $list
+for i in $list; do
+	IFS= read -r k <"$W/k.$i"
+	if ! value_of "$i"; then
+		key_path "$k"
+		read_error "$P/sys$KP"
+		fail "$k" "$ERRNO" "read: $MSG"
+	fi
+	printf '%s\n' "$CUR" >"$W/b.$i"
+	printf 'before %s %s\n' "$k" "$CUR"
+	IFS= read -r x <"$W/x.$i"
+	same_value "$CUR" "$x" || todo="$todo $i"
+done
+if [ -n "$bad" ]; then
+	IFS= read -r k <"$W/k.$bad"
+	key_path "$k"
+	p="$P/sys$KP"
 	if [ -d "$p" ]; then
 		fail "$k" EISDIR "$p is a directory, not a sysctl"
 	fi
-	if [ ! -e "$p" ]; then
-		fail "$k" ENOENT "$p: No such file or directory (unknown to this kernel or not in this network namespace)"
-	fi
-	if ! cur=$(cat "$p" 2>"$W/err"); then
-		errmsg
-		fail "$k" "$ERRNO" "read: $MSG"
-	fi
-	oneline "$cur"
-	printf '%s\n' "$ONE" >"$W/b.$i"
-	printf 'before %s %s\n' "$k" "$ONE"
-	IFS= read -r x <"$W/x.$i"
-	same_value "$ONE" "$x" || todo="$todo $i"
-	i=$((i + 1))
-done
+	fail "$k" ENOENT "$p: No such file or directory (unknown to this kernel or not in this network namespace)"
+fi
 chk_intr
 
 # 2. The persisted file.
@@ -195,15 +237,19 @@ if [ -n "$content" ]; then
 			errmsg
 			fail - "$ERRNO" "mktemp: $MSG"
 		}
-		dd if="$W/new" of="$TMPF" bs=65536 2>"$W/err" || {
-			errmsg
-			fail - "$ERRNO" "write: $MSG"
-		}
+		# conv=fsync: written and fsynced by one process; a dd without
+		# it (old busybox) writes, then sync.
+		if ! dd if="$W/new" of="$TMPF" bs=65536 conv=fsync 2>"$W/err"; then
+			dd if="$W/new" of="$TMPF" bs=65536 2>"$W/err" || {
+				errmsg
+				fail - "$ERRNO" "write: $MSG"
+			}
+			sync_path "$TMPF"
+		fi
 		chmod 644 "$TMPF" 2>"$W/err" || {
 			errmsg
 			fail - "$ERRNO" "chmod: $MSG"
 		}
-		sync_path "$TMPF"
 		if [ -f "$T" ]; then
 			BAK="$TMPF.old"
 			if ! ln "$T" "$BAK" 2>/dev/null; then
@@ -249,22 +295,29 @@ elif [ -n "$rmfile" ]; then
 fi
 chk_intr
 
-# 3. Live values, each read back.
+# 3. Live values, then all of them read back together.
 for i in $todo; do
 	chk_intr
 	IFS= read -r k <"$W/k.$i"
 	IFS= read -r v <"$W/v.$i"
-	IFS= read -r x <"$W/x.$i"
 	key_path "$k"
-	p="$P/sys$KP"
 	JOURNAL="$i $JOURNAL"
-	write_value "$p" "$v" || fail "$k" "$ERRNO" "$MSG"
-	if ! cur=$(cat "$p" 2>"$W/err"); then
-		errmsg
+	write_value "$P/sys$KP" "$v" || fail "$k" "$ERRNO" "$MSG"
+done
+chk_intr
+if [ -n "$todo" ]; then
+	# shellcheck disable=SC2086
+	read_values $todo
+fi
+for i in $todo; do
+	IFS= read -r k <"$W/k.$i"
+	IFS= read -r x <"$W/x.$i"
+	if ! value_of "$i"; then
+		key_path "$k"
+		read_error "$P/sys$KP"
 		fail "$k" "$ERRNO" "read back: $MSG"
 	fi
-	oneline "$cur"
-	same_value "$ONE" "$x" || fail "$k" MISMATCH "read back \"$ONE\", expected \"$x\""
+	same_value "$CUR" "$x" || fail "$k" MISMATCH "read back \"$CUR\", expected \"$x\""
 	WROTE="$WROTE $i"
 done
 chk_intr

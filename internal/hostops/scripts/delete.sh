@@ -42,48 +42,107 @@ done
 [ -z "$inerr" ] || input_error "$inerr"
 [ -n "$gotend" ] || input_error "input truncated: no end record"
 
+# Fork-light: the keys are read with one awk before the writes and with one
+# after them; each key's record goes to $W/s.N and they are printed in input
+# order. A key that was already at its value is read again after the writes
+# too (a write to another key can change it, as conf.all.* does) and then
+# restored like the others.
 bad=
+list=
 i=1
 while [ "$i" -le "$n" ]; do
 	IFS= read -r k <"$W/k.$i"
-	IFS= read -r v <"$W/v.$i"
-	IFS= read -r x <"$W/x.$i"
-	i=$((i + 1))
 	key_path "$k"
 	p="$P/sys$KP"
 	if [ -d "$p" ] || [ ! -e "$p" ]; then
-		printf 'gone %s\n' "$k"
-		continue
+		printf 'gone %s\n' "$k" >"$W/s.$i"
+	else
+		list="$list $i"
 	fi
-	if ! cur=$(cat "$p" 2>"$W/err"); then
-		errmsg
-		printf 'fail %s %s read: %s\n' "$k" "$ERRNO" "$MSG"
-		bad=1
-		continue
+	i=$((i + 1))
+done
+
+# restore N...: writes the value of each key N that is not at it, records
+# "fail" for a key that cannot be read or written, and sets RL to the keys
+# written.
+restore() {
+	RL=
+	for i in "$@"; do
+		IFS= read -r k <"$W/k.$i"
+		key_path "$k"
+		if ! value_of "$i"; then
+			read_error "$P/sys$KP"
+			printf 'fail %s %s read: %s\n' "$k" "$ERRNO" "$MSG" >"$W/s.$i"
+			bad=1
+			continue
+		fi
+		IFS= read -r x <"$W/x.$i"
+		same_value "$CUR" "$x" && continue
+		IFS= read -r v <"$W/v.$i"
+		if ! write_value "$P/sys$KP" "$v"; then
+			printf 'fail %s %s %s\n' "$k" "$ERRNO" "$MSG" >"$W/s.$i"
+			bad=1
+			continue
+		fi
+		RL="$RL $i"
+	done
+}
+
+# checked N...: records the read-back of each key N written.
+checked() {
+	for i in "$@"; do
+		IFS= read -r k <"$W/k.$i"
+		IFS= read -r x <"$W/x.$i"
+		if ! value_of "$i"; then
+			key_path "$k"
+			read_error "$P/sys$KP"
+			printf 'fail %s %s read back: %s\n' "$k" "$ERRNO" "$MSG" >"$W/s.$i"
+			bad=1
+		elif ! same_value "$CUR" "$x"; then
+			printf 'fail %s MISMATCH read back "%s", expected "%s"\n' "$k" "$CUR" "$x" >"$W/s.$i"
+			bad=1
+		else
+			printf 'restored %s\n' "$k" >"$W/s.$i"
+		fi
+	done
+}
+
+# shellcheck disable=SC2086
+read_values $list
+restore $list
+written=$RL
+same=
+for i in $list; do
+	case "$written " in
+	*" $i "*) ;;
+	*) [ -s "$W/s.$i" ] || same="$same $i" ;;
+	esac
+done
+if [ -n "$written" ]; then
+	# shellcheck disable=SC2086
+	read_values $written $same
+	# shellcheck disable=SC2086
+	checked $written
+	# shellcheck disable=SC2086
+	restore $same
+	if [ -n "$RL" ]; then
+		# shellcheck disable=SC2086
+		read_values $RL
+		# shellcheck disable=SC2086
+		checked $RL
 	fi
-	oneline "$cur"
-	if same_value "$ONE" "$x"; then
-		printf 'same %s\n' "$k"
-		continue
+fi
+for i in $same; do
+	if [ ! -s "$W/s.$i" ]; then
+		IFS= read -r k <"$W/k.$i"
+		printf 'same %s\n' "$k" >"$W/s.$i"
 	fi
-	if ! write_value "$p" "$v"; then
-		printf 'fail %s %s %s\n' "$k" "$ERRNO" "$MSG"
-		bad=1
-		continue
-	fi
-	if ! cur=$(cat "$p" 2>"$W/err"); then
-		errmsg
-		printf 'fail %s %s read back: %s\n' "$k" "$ERRNO" "$MSG"
-		bad=1
-		continue
-	fi
-	oneline "$cur"
-	if ! same_value "$ONE" "$x"; then
-		printf 'fail %s MISMATCH read back "%s", expected "%s"\n' "$k" "$ONE" "$x"
-		bad=1
-		continue
-	fi
-	printf 'restored %s\n' "$k"
+done
+i=1
+while [ "$i" -le "$n" ]; do
+	IFS= read -r l <"$W/s.$i"
+	printf '%s\n' "$l"
+	i=$((i + 1))
 done
 
 if [ -n "$persist" ]; then

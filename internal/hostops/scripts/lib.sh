@@ -155,9 +155,16 @@ resolve() {
 }
 
 # write_value PATH VALUE: writes "VALUE\n" to PATH with exactly one write(2)
-# (dd reads the staged file in one block) and reports errno from dd's
-# message, which, unlike the printf/echo builtins, always carries it.
+# and sets ERRNO and MSG on failure. A value under 1000 bytes goes out with
+# the printf builtin (dash, busybox and bash all issue one write for it; no
+# fork). The builtins do not report errno (dash says "I/O error", busybox
+# nothing), so when that fails, and for longer values, dd writes the staged
+# value in one block and its message carries errno. Repeating a write the
+# kernel refused is harmless: it is refused again the same way.
 write_value() {
+	if [ "${#2}" -lt 1000 ] && printf '%s\n' "$2" 2>/dev/null >"$1"; then
+		return 0
+	fi
 	if ! printf '%s\n' "$2" >"$W/val"; then
 		ERRNO=EIO
 		MSG="cannot stage the value in $W"
@@ -168,6 +175,99 @@ write_value() {
 	fi
 	errmsg
 	return 1
+}
+
+# AWK_VAL defines val(PATH): reads a file with getline, which, unlike the
+# shells' read builtin (one byte per read(2); /proc/sys returns end of file
+# at any offset but 0 for most keys), reads it in one block. It returns 0
+# when the file cannot be read, else sets VAL to the content in the form
+# $(cat PATH) and oneline give (trailing newlines dropped, inner ones made
+# spaces) and LEN to its size in bytes. Some awks' first read is short
+# (busybox: 463 bytes), so a value of LONG bytes or more may be cut: callers
+# read such a value again with cat.
+AWK_VAL='
+function val(p,   r, l, n, v) {
+	v = ""
+	n = 0
+	LEN = 0
+	while ((r = (getline l < p)) > 0) {
+		v = n++ ? v "\n" l : l
+		LEN += length(l) + 1
+	}
+	close(p)
+	if (r < 0) return 0
+	sub(/\n+$/, "", v)
+	gsub(/\n/, " ", v)
+	VAL = v
+	return 1
+}
+BEGIN { LONG = 256 }
+'
+
+# AWK_VALUES: input lines "N PATH"; writes "+<value>" or "-" (unreadable)
+# to $W/c.N, and prints N when the value is long (left for cat).
+AWK_VALUES=$AWK_VAL'
+BEGIN { w = ENVIRON["W"] }
+{
+	i = index($0, " ")
+	n = substr($0, 1, i - 1)
+	f = w "/c." n
+	if (!val(substr($0, i + 1))) print "-" > f
+	else if (LEN >= LONG) print n
+	else print "+" VAL > f
+	close(f)
+}'
+
+# read_values N...: the live value of each key numbered N (key in $W/k.N)
+# with one awk for all of them: afterwards $W/c.N holds "+<value>" (in
+# oneline form) or "-" when the key cannot be read. Long values, and all of
+# them when awk fails, are read with cat.
+read_values() {
+	[ "$#" -gt 0 ] || return 0
+	: >"$W/paths"
+	for rv_i in "$@"; do
+		IFS= read -r rv_k <"$W/k.$rv_i"
+		key_path "$rv_k"
+		printf '%s %s\n' "$rv_i" "$P/sys$KP" >>"$W/paths"
+		: >"$W/c.$rv_i"
+	done
+	if ! W=$W awk "$AWK_VALUES" <"$W/paths" >"$W/long" 2>/dev/null; then
+		: >"$W/long"
+		for rv_i in "$@"; do
+			printf '%s\n' "$rv_i" >>"$W/long"
+		done
+	fi
+	while IFS= read -r rv_i; do
+		IFS= read -r rv_k <"$W/k.$rv_i"
+		key_path "$rv_k"
+		if rv_c=$(cat "$P/sys$KP" 2>/dev/null); then
+			oneline "$rv_c"
+			printf '+%s\n' "$ONE" >"$W/c.$rv_i"
+		else
+			printf '%s\n' - >"$W/c.$rv_i"
+		fi
+	done <"$W/long"
+}
+
+# value_of N: sets CUR to the value read_values found for key N and
+# returns 0, or returns 1 when it could not be read.
+value_of() {
+	CUR=
+	IFS= read -r CUR <"$W/c.$1" || :
+	case $CUR in
+	+*)
+		CUR=${CUR#+}
+		return 0
+		;;
+	esac
+	return 1
+}
+
+# read_error PATH: sets ERRNO and MSG for a key read_values could not read,
+# from cat's message (only on this failure path).
+read_error() {
+	cat "$1" >/dev/null 2>"$W/err"
+	errmsg
 }
 
 # same_value CURRENT EXPECTED: true when equal after norm.
@@ -217,10 +317,13 @@ setup_work() {
 	exec 3>&1 >"$W/out"
 }
 
-# finish ok|error STATUS: prints the buffered records, the end marker, exits.
+# finish ok|error STATUS: prints the buffered records (every one ends with a
+# newline), the end marker, exits.
 finish() {
 	exec 1>&3 3>&-
-	cat "$W/out"
+	while IFS= read -r fi_l; do
+		printf '%s\n' "$fi_l"
+	done <"$W/out"
 	printf 'end %s\n' "$1"
 	exit "$2"
 }

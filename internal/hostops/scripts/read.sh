@@ -18,10 +18,32 @@
 #   unpriv <n>                       net.ipv4.ip_unprivileged_port_start
 #   listen <port>                    TCP port in LISTEN (IPv4 or IPv6), once each
 #   error <code> <msg>
+#
+# Fork-light: the shell only tests paths and reads the (regular) sysctl.d
+# files' first lines itself; it sends a list of directives to one awk, which
+# reads every /proc value and parses every file and prints the records in
+# order; as root one ls gives every key's owner write bit. A read is two
+# execs (ls, awk) however many keys and files, plus readlink per symlink.
+# mawk stops at the first read error (stable_secret gives EIO): when awk did
+# not get past the keys, they are read again one by one with cat.
 
-# Parses sysctl.d syntax; prints "val <key> <value>" for net.* keys that are
-# in ENVIRON["TCP_TUNING_KEYS"] (" k1 k2 ", or "*" for every net.* key).
-AWK_CONF='
+# AWK_READ runs the directives the shell prints, one a line, in order:
+#   p <record>               print <record> as it is
+#   lsbegin ... lsend        the output of ls -ldL for the keys (root only)
+#   kernel <path>            "kernel <release>" (uname -r when unreadable)
+#   k <key> <w|-|?> <path>   the key record; "?" = owner write bit from ls
+#   unpriv <path>            "unpriv <n>" when readable
+#   listen <path>            "listen <port>" per TCP port in LISTEN (state
+#                            0A, IPv4 or IPv6), once each
+#   want <keys>              the keys conf files are filtered on (" k1 k2 ")
+#   host <hostpath>          names the next conf file in an error
+#   conf *|= <path>          "val <key> <value>" for each net.* setting of a
+#                            sysctl.d file (*: every key, =: only "want")
+#   keysdone                 prints "keysdone" (every key was read)
+#   done                     prints "done" (the input was complete)
+# A key value of LONG bytes or more may be cut (see val): it prints
+# "long <key> <w> <path>" instead, for the shell to read with cat.
+AWK_READ=$AWK_VAL'
 function swap(s,   i, c, o) {
 	o = ""
 	for (i = 1; i <= length(s); i++) {
@@ -31,30 +53,6 @@ function swap(s,   i, c, o) {
 	}
 	return o
 }
-BEGIN { want = ENVIRON["TCP_TUNING_KEYS"] }
-{
-	s = $0
-	sub(/\r$/, "", s)
-	sub(/^[ \t]+/, "", s)
-	c = substr(s, 1, 1)
-	if (s == "" || c == "#" || c == ";") next
-	if (c == "-") s = substr(s, 2)
-	eq = index(s, "=")
-	if (eq == 0) next
-	k = substr(s, 1, eq - 1)
-	v = substr(s, eq + 1)
-	sub(/^[ \t]+/, "", k); sub(/[ \t]+$/, "", k)
-	sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
-	sl = index(k, "/"); dt = index(k, ".")
-	if (sl > 0 && (dt == 0 || sl < dt)) k = swap(k)
-	if (k !~ /^net\.[a-z0-9_.-]+$/) next
-	if (want != "*" && index(want, " " k " ") == 0) next
-	print "val " k " " v
-}'
-
-# Prints "listen <port>" once per local port of sockets in state 0A
-# (LISTEN) from /proc/net/tcp and tcp6 (ports are plain hex).
-AWK_LISTEN='
 function hex(s,   i, c, n) {
 	n = 0
 	s = toupper(s)
@@ -65,11 +63,88 @@ function hex(s,   i, c, n) {
 	}
 	return n
 }
-$4 == "0A" {
-	m = split($2, a, ":")
-	p = hex(a[m])
-	if (p >= 0 && !(p in seen)) { seen[p] = 1; print "listen " p }
-}'
+function lsw(p,   j, l, n) {
+	n = length(p)
+	for (j = 1; j <= nls; j++) {
+		l = ls[j]
+		if (length(l) > n && substr(l, length(l) - n) == " " p)
+			return substr(l, 3, 1) == "w" ? "w" : "-"
+	}
+	return "-"
+}
+function conf(p, all,   r, l, s, c, eq, k, v, sl, dt) {
+	while ((r = (getline l < p)) > 0) {
+		s = l
+		sub(/\r$/, "", s)
+		sub(/^[ \t]+/, "", s)
+		c = substr(s, 1, 1)
+		if (s == "" || c == "#" || c == ";") continue
+		if (c == "-") s = substr(s, 2)
+		eq = index(s, "=")
+		if (eq == 0) continue
+		k = substr(s, 1, eq - 1)
+		v = substr(s, eq + 1)
+		sub(/^[ \t]+/, "", k); sub(/[ \t]+$/, "", k)
+		sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
+		sl = index(k, "/"); dt = index(k, ".")
+		if (sl > 0 && (dt == 0 || sl < dt)) k = swap(k)
+		if (k !~ /^net\.[a-z0-9_.-]+$/) continue
+		if (!all && index(want, " " k " ") == 0) continue
+		print "val " k " " v
+	}
+	close(p)
+	if (r < 0) print "error awk cannot parse " host
+}
+inls {
+	if ($0 == "lsend") inls = 0
+	else ls[++nls] = $0
+	next
+}
+{
+	i = index($0, " ")
+	op = i ? substr($0, 1, i - 1) : $0
+	rest = i ? substr($0, i + 1) : ""
+}
+op == "p" { print rest; next }
+op == "lsbegin" { inls = 1; next }
+op == "kernel" {
+	if (!val(rest) || VAL == "") {
+		VAL = ""
+		cmd = "uname -r 2>/dev/null"
+		if ((cmd | getline l) > 0) VAL = l
+		close(cmd)
+	}
+	print "kernel " VAL
+	next
+}
+op == "k" {
+	i = index(rest, " ")
+	k = substr(rest, 1, i - 1)
+	rest = substr(rest, i + 1)
+	w = substr(rest, 1, 1)
+	p = substr(rest, 3)
+	if (w == "?") w = lsw(p)
+	if (!val(p)) print "key " k " -" w
+	else if (LEN >= LONG) print "long " k " " w " " p
+	else print "key " k " r" w " " VAL
+	next
+}
+op == "unpriv" { if (val(rest)) print "unpriv " VAL; next }
+op == "listen" {
+	while ((getline l < rest) > 0) {
+		if (split(l, f) < 4 || f[4] != "0A") continue
+		m = split(f[2], a, ":")
+		port = hex(a[m])
+		if (port >= 0 && !(port in seen)) { seen[port] = 1; print "listen " port }
+	}
+	close(rest)
+	next
+}
+op == "want" { want = " " rest; next }
+op == "host" { host = rest; next }
+op == "conf" { conf(substr(rest, 3), substr(rest, 1, 1) == "*"); next }
+op == "keysdone" || op == "done" { print op }
+'
 
 rd_fail() {
 	printf 'error %s %s\nend error\n' "$1" "$2"
@@ -104,17 +179,18 @@ while IFS= read -r line; do
 done
 [ -n "$gotend" ] || rd_fail input "input truncated: no end record"
 
-# emit_file ROLE HOSTPATH PATH WANT: one file block. WANT is the key filter
-# for AWK_CONF. Reads only regular files (never a FIFO or a device).
+# emit_file ROLE HOSTPATH PATH *|=: the directives for one file block
+# ("*|=" is the key filter of the conf directive). Reads only regular files
+# (never a FIFO or a device).
 emit_file() {
-	printf 'file %s %s\n' "$1" "$2"
+	printf 'p file %s %s\n' "$1" "$2"
 	if ! resolve "$3"; then
-		printf 'missing\n'
+		printf 'p missing\n'
 		return 0
 	fi
-	[ -z "$LT" ] || printf 'link %s\n' "$LT"
+	[ -z "$LT" ] || printf 'p link %s\n' "$LT"
 	if [ ! -e "$RT" ]; then
-		printf 'missing\n'
+		printf 'p missing\n'
 		return 0
 	fi
 	[ -f "$RT" ] || return 0
@@ -125,84 +201,140 @@ emit_file() {
 		IFS= read -r ef_2
 	} <"$RT"
 	if [ -n "$marker" ] && [ "$ef_1" = "$marker" ]; then
-		printf 'managed\n'
+		printf 'p managed\n'
 		case $ef_2 in
-		"# name: "*) printf 'name %s\n' "${ef_2#"# name: "}" ;;
+		"# name: "*) printf 'p name %s\n' "${ef_2#"# name: "}" ;;
 		esac
 	fi
 	if [ "$1" = persist ]; then
 		ef_l=
 		while IFS= read -r ef_l; do
-			printf 'line %s\n' "$ef_l"
+			printf 'p line %s\n' "$ef_l"
 			ef_l=
 		done <"$RT"
 		if [ -n "$ef_l" ]; then
-			printf 'line %s\nnoeol\n' "$ef_l"
+			printf 'p line %s\np noeol\n' "$ef_l"
 		fi
 	fi
-	TCP_TUNING_KEYS=$4 awk "$AWK_CONF" <"$RT" || printf 'error awk cannot parse %s\n' "$2"
+	printf 'host %s\nconf %s %s\n' "$2" "$4" "$RT"
 }
 
-if [ -r "$P/sys/kernel/osrelease" ] && rel=$(cat "$P/sys/kernel/osrelease" 2>/dev/null) && [ -n "$rel" ]; then
-	:
-else
-	rel=$(uname -r 2>/dev/null)
-fi
-oneline "$rel"
-printf 'kernel %s\n' "$ONE"
-
-uid=$(id -u 2>/dev/null)
-for k in $keys; do
-	key_path "$k"
-	p="$P/sys$KP"
-	if [ -d "$p" ] || [ ! -e "$p" ]; then
-		printf 'key %s absent\n' "$k"
-		continue
-	fi
-	# As root, /proc/sys grants what the owner bits say (busybox test -w
-	# claims root can write anything), otherwise ask test -w.
-	w=-
-	if [ "$uid" = 0 ]; then
-		case $(ls -ldL "$p" 2>/dev/null) in
-		??w*) w=w ;;
+# As root, /proc/sys grants what the owner bits say (busybox test -w claims
+# root can write anything): one ls -ldL lists them for every key. Otherwise
+# test -w asks the kernel. The effective uid comes from /proc/self/status
+# (the shell's own; no fork), else from id -u.
+uid=
+if [ -r /proc/self/status ]; then
+	while read -r st_k st_r st_e st_x; do
+		case $st_k in
+		Uid:)
+			uid=$st_e
+			break
+			;;
 		esac
-	elif [ -w "$p" ]; then
-		w=w
-	fi
-	if v=$(cat "$p" 2>/dev/null); then
-		oneline "$v"
-		printf 'key %s r%s %s\n' "$k" "$w" "$ONE"
-	else
-		printf 'key %s -%s\n' "$k" "$w"
-	fi
-done
-
-if [ -n "$persist" ]; then
-	if [ -L "$E$persist" ] || [ -e "$E$persist" ]; then
-		emit_file persist "$persist" "$E$persist" "*"
-	else
-		printf 'nofile %s\n' "$persist"
-	fi
+	done </proc/self/status
 fi
+[ -n "$uid" ] || uid=$(id -u 2>/dev/null)
 
-if [ -n "$facts" ]; then
-	if v=$(cat "$P/sys/net/ipv4/ip_unprivileged_port_start" 2>/dev/null); then
-		oneline "$v"
-		printf 'unpriv %s\n' "$ONE"
-	fi
-	cat "$P/net/tcp" "$P/net/tcp6" 2>/dev/null | awk "$AWK_LISTEN"
-	want="$keys "
-	for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
-		set +f
-		for f in "$E$d"/*.conf; do
-			set -f
-			[ -e "$f" ] || [ -L "$f" ] || continue
-			emit_file conf "$d/${f##*/}" "$f" "$want"
+# directives fast|slow: everything AWK_READ is to do, in output order. slow
+# reads the keys in the shell, one ls and one cat per key.
+directives() {
+	mode=$1
+	if [ "$mode" = fast ] && [ "$uid" = 0 ]; then
+		set --
+		for k in $keys; do
+			key_path "$k"
+			p="$P/sys$KP"
+			[ -d "$p" ] || [ ! -e "$p" ] || set -- "$@" "$p"
 		done
-		set -f
-	done
-	if [ -e "$E/etc/sysctl.conf" ] || [ -L "$E/etc/sysctl.conf" ]; then
-		emit_file conf /etc/sysctl.conf "$E/etc/sysctl.conf" "$want"
+		printf 'lsbegin\n'
+		[ "$#" -eq 0 ] || ls -ldL -- "$@" 2>/dev/null
+		printf 'lsend\n'
 	fi
-fi
+	printf 'kernel %s\n' "$P/sys/kernel/osrelease"
+	for k in $keys; do
+		key_path "$k"
+		p="$P/sys$KP"
+		if [ -d "$p" ] || [ ! -e "$p" ]; then
+			printf 'p key %s absent\n' "$k"
+			continue
+		fi
+		w=-
+		if [ "$uid" != 0 ]; then
+			[ ! -w "$p" ] || w=w
+		elif [ "$mode" = fast ]; then
+			w=?
+		else
+			case $(ls -ldL "$p" 2>/dev/null) in
+			??w*) w=w ;;
+			esac
+		fi
+		if [ "$mode" = fast ]; then
+			printf 'k %s %s %s\n' "$k" "$w" "$p"
+		elif v=$(cat "$p" 2>/dev/null); then
+			oneline "$v"
+			printf 'p key %s r%s %s\n' "$k" "$w" "$ONE"
+		else
+			printf 'p key %s -%s\n' "$k" "$w"
+		fi
+	done
+	printf 'keysdone\n'
+
+	if [ -n "$persist" ]; then
+		if [ -L "$E$persist" ] || [ -e "$E$persist" ]; then
+			emit_file persist "$persist" "$E$persist" "*"
+		else
+			printf 'p nofile %s\n' "$persist"
+		fi
+	fi
+
+	if [ -n "$facts" ]; then
+		printf 'unpriv %s\nlisten %s\nlisten %s\nwant%s \n' \
+			"$P/sys/net/ipv4/ip_unprivileged_port_start" "$P/net/tcp" "$P/net/tcp6" "$keys"
+		for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+			set +f
+			for f in "$E$d"/*.conf; do
+				set -f
+				[ -e "$f" ] || [ -L "$f" ] || continue
+				emit_file conf "$d/${f##*/}" "$f" "="
+			done
+			set -f
+		done
+		if [ -e "$E/etc/sysctl.conf" ] || [ -L "$E/etc/sysctl.conf" ]; then
+			emit_file conf /etc/sysctl.conf "$E/etc/sysctl.conf" "="
+		fi
+	fi
+	printf 'done\n'
+}
+
+out=$(directives fast | awk "$AWK_READ" 2>/dev/null)
+case "$NL$out$NL" in
+*"${NL}keysdone$NL"*) ;;
+*) out=$(directives slow | awk "$AWK_READ") ;;
+esac
+
+# The records, with long values read again by cat; "done" must be there.
+rc_done=
+while IFS= read -r l; do
+	case $l in
+	"long "*)
+		split_first "${l#long }"
+		k=$HEAD
+		w=${TAIL%% *}
+		p=${TAIL#* }
+		if v=$(cat "$p" 2>/dev/null); then
+			oneline "$v"
+			printf 'key %s r%s %s\n' "$k" "$w" "$ONE"
+		else
+			printf 'key %s -%s\n' "$k" "$w"
+		fi
+		;;
+	keysdone) ;;
+	done) rc_done=1 ;;
+	*) printf '%s\n' "$l" ;;
+	esac
+done <<EOF
+$out
+EOF
+[ -n "$rc_done" ] || rd_fail awk "awk failed or was cut short reading the host"
 printf 'end ok\n'
