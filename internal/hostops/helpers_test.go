@@ -42,30 +42,56 @@ type shellCase struct {
 	env   []string
 }
 
+// shells are the shells the scripts must run under: dash (Debian's
+// /bin/sh), busybox sh with busybox's applets (Alpine) and bash --posix
+// (RHEL's /bin/sh). A missing one is skipped with its reason, and is fatal
+// under TCP_REQUIRE_LAB=1, where a test run must cover all three.
 func shells(t *testing.T) []shellCase {
 	t.Helper()
 	var out []shellCase
+	var missing []string
 	if _, err := exec.LookPath("dash"); err == nil {
 		out = append(out, shellCase{name: "dash", shell: "dash"})
+	} else {
+		missing = append(missing, "dash is not installed")
 	}
-	if bb, err := exec.LookPath("busybox"); err == nil && busyboxBin != "" {
+	if bb, err := exec.LookPath("busybox"); err != nil {
+		missing = append(missing, "busybox is not installed")
+	} else if busyboxBin == "" {
+		missing = append(missing, "busybox --install -s failed, so there are no busybox applets")
+	} else {
 		out = append(out, shellCase{name: "busybox", shell: bb + " sh", env: []string{"PATH=" + busyboxBin}})
 	}
 	if bash, err := exec.LookPath("bash"); err == nil {
-		// /bin/sh on RHEL-like hosts.
 		out = append(out, shellCase{name: "bash", shell: bash + " --posix"})
+	} else {
+		missing = append(missing, "bash is not installed")
+	}
+	if len(missing) > 0 {
+		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
+			t.Fatalf("TCP_REQUIRE_LAB=1 but the scripts cannot be tested under every shell: %s", strings.Join(missing, "; "))
+		}
+		t.Logf("not tested under every shell: %s", strings.Join(missing, "; "))
 	}
 	if len(out) == 0 {
-		t.Skip("neither dash nor busybox is installed")
+		t.Skip("no shell to test the scripts with: " + strings.Join(missing, "; "))
 	}
 	return out
 }
 
-// forShells runs f once per shell as a subtest.
+// forShells runs f once per shell as a subtest; a shell that is missing is
+// a skipped subtest with the reason (fatal under TCP_REQUIRE_LAB=1).
 func forShells(t *testing.T, f func(t *testing.T, sc shellCase)) {
 	t.Helper()
+	got := map[string]bool{}
 	for _, sc := range shells(t) {
+		got[sc.name] = true
 		t.Run(sc.name, func(t *testing.T) { f(t, sc) })
+	}
+	for _, name := range []string{"dash", "busybox", "bash"} {
+		if !got[name] {
+			t.Run(name, func(t *testing.T) { t.Skip(name + " is not installed (or its applets are not)") })
+		}
 	}
 }
 
