@@ -11,10 +11,11 @@
 #   PROVIDER=bin/terraform-provider-tcp
 #   OUT=.lab/bench     where the Markdown and JSON reports (and the work dir) go
 #
-# Needs root, terraform, ansible-playbook (Debian package ansible) for the
-# Ansible rows. The fleet lives in the fleetbench process and is removed when
-# it exits, also on Ctrl-C; leftovers of a killed run are removed by
-# `tcplab gc` on the way out.
+# Needs root, terraform, and for the Ansible rows ansible-playbook (Debian
+# package ansible, installed with apt-get when missing on Debian). The
+# fleet lives in the fleetbench process and is removed when it exits, also
+# on Ctrl-C; leftovers of a killed run are removed by `tcplab gc` on the way
+# out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,15 @@ fi
 [ -x "$PROVIDER" ] || { echo "bench: $PROVIDER missing: run make build (make bench does)" >&2; exit 1; }
 case ",$TOOLS," in
 *,ansible*)
+	# The Ansible rows need the Debian package ansible (it ships
+	# ansible.posix): install it when missing, on Debian (we are root).
+	if ! command -v ansible-playbook >/dev/null && command -v apt-get >/dev/null && [ -r /etc/debian_version ]; then
+		echo "bench: installing the Debian package ansible (for the Ansible rows; TOOLS=provider,remote-exec skips them)" >&2
+		if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ansible >&2; then
+			DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || true
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ansible >&2 || true
+		fi
+	fi
 	command -v ansible-playbook >/dev/null || { echo "bench: ansible-playbook missing (apt-get install ansible), or set TOOLS=provider,remote-exec" >&2; exit 1; }
 	ansible-doc ansible.posix.sysctl >/dev/null 2>&1 || { echo "bench: the ansible.posix collection is missing (the Debian package ansible ships it)" >&2; exit 1; }
 	;;
