@@ -196,7 +196,7 @@ func TestDemo(t *testing.T) {
 			"web-1: range 10000 65001, tw_reuse 1, file 90-tcp-tuning.conf",
 			"web-2: range 10000 65001, tw_reuse 1, file 90-tcp-tuning.conf",
 			"web-3: range 10000 65001, tw_reuse 1, file 90-tcp-tuning.conf"}},
-		{9, []string{"Outputs:", "recommendations = {"}},
+		{9, []string{"Outputs:", "recommendations = {", "terraform plan again: No changes"}},
 		{10, []string{"Destroy complete! Resources: 3 destroyed.",
 			"web-1: range 40000 40999, tw_reuse 0, files: \n",
 			"web-2: range 40000 40999, tw_reuse 0, files: \n",

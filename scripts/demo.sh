@@ -175,7 +175,14 @@ for i in 1 2 3; do
 done
 
 headline "tcp_stats after: headroom per destination, and a second plan that changes nothing"
-tf apply -auto-approve -no-color -var apply_tuning=true 2>&1 | sed -n '/^Outputs:/,$p; /No changes/p' | sed 's/^/   /'
+tf apply -auto-approve -no-color -var apply_tuning=true 2>&1 | sed -n '/^Outputs:/,$p' | sed 's/^/   /'
+rc=0
+tf plan -detailed-exitcode -no-color -var apply_tuning=true >"$WORK/replan.txt" 2>&1 || rc=$?
+case $rc in
+0) echo "   terraform plan again: No changes (every host already holds every value; nothing would be written)" ;;
+2) sed 's/^/   /' "$WORK/replan.txt"; die "the plan after the apply is not empty: the tuning did not converge" ;;
+*) sed 's/^/   /' "$WORK/replan.txt"; die "terraform plan after the apply failed (exit $rc)" ;;
+esac
 
 trap - EXIT
 if [ "${KEEP:-0}" = 1 ]; then
