@@ -242,6 +242,11 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 			return nil, err
 		}
 	}
+	if startFault != nil {
+		if err := startFault(); err != nil {
+			return nil, err
+		}
+	}
 	if o.Bastion {
 		if err := f.startBastion(ctx, sys); err != nil {
 			return nil, err
@@ -252,6 +257,11 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	}
 	return f, nil
 }
+
+// startFault, when set (by this package's tests only), runs in Start once
+// every host's namespace, files, sshd configuration and listener exist; an
+// error it returns fails the Start there.
+var startFault func() error
 
 // allHosts is Hosts plus the bastion, if any.
 func (f *Fleet) allHosts() []*Host {

@@ -682,3 +682,38 @@ func TestMaxSessions(t *testing.T) {
 		t.Errorf("%q, %v", out, err)
 	}
 }
+
+// TestFailedStartRemovesEverything: a Start that fails after the hosts'
+// namespaces, /etc/netns entries and listeners exist leaves nothing behind.
+func TestFailedStartRemovesEverything(t *testing.T) {
+	Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	prefix, err := freePrefix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := t.TempDir()
+	startFault = func() error {
+		// The hosts exist at this point (so there is something to clean).
+		if !leftovers(prefix) {
+			t.Errorf("no namespace named %s-* exists when the fault fires", prefix)
+		}
+		return errors.New("injected failure after the hosts were up")
+	}
+	defer func() { startFault = nil }()
+	f, err := Start(ctx, Options{Hosts: 2, Bastion: true, Prefix: prefix, Dir: parent})
+	if err == nil {
+		_ = f.Close()
+		t.Fatal("Start succeeded despite the injected failure")
+	}
+	if !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("Start failed before the hosts were up: %v", err)
+	}
+	if leftovers(prefix) {
+		t.Errorf("a failed Start left namespaces or /etc/netns entries named %s-*", prefix)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+		t.Errorf("a failed Start left its lab directory: %v", entries)
+	}
+}
