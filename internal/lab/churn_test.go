@@ -253,16 +253,20 @@ func TestExhaustScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("exhaust: %+v", res)
-	if res.Attempted != 420 || res.Succeeded != 300 || res.EADDRNOTAVAIL != 120 || res.Failed != 120 || res.Unsettled != 0 {
-		t.Errorf("exhaust result %+v; want 300 of 420 to succeed and 120 EADDRNOTAVAIL", res)
+	// One connection per port, and every further one fails with
+	// EADDRNOTAVAIL. A busy machine can add a few successes: a connection
+	// whose handshake the listener's full accept queue turned into a reset
+	// leaves no TIME_WAIT, so its port serves again.
+	if res.Attempted != 420 || res.Succeeded < 300 || res.Succeeded > 310 || res.EADDRNOTAVAIL != res.Failed || res.Failed != 420-res.Succeeded || res.Unsettled != 0 {
+		t.Errorf("exhaust result %+v; want about 300 of 420 to succeed (one per port) and the rest to fail with EADDRNOTAVAIL", res)
 	}
 	for k, want := range map[string]string{"net.ipv4.ip_local_port_range": "40000\t40299", "net.ipv4.tcp_tw_reuse": "0"} {
 		if got, err := h.Sysctl(k); err != nil || got != want {
 			t.Errorf("%s = %q, %v; want %q", k, got, err, want)
 		}
 	}
-	if n := ssCount(t, h, "time-wait", "dst", "127.0.0.1:6379"); n != 300 {
-		t.Errorf("%d TIME_WAIT sockets to 127.0.0.1:6379, want 300 (one per port)", n)
+	if n := ssCount(t, h, "time-wait", "dst", "127.0.0.1:6379"); n < 290 || n > 300 {
+		t.Errorf("%d TIME_WAIT sockets to 127.0.0.1:6379, want about 300 and never more (one per port)", n)
 	}
 }
 
