@@ -45,8 +45,10 @@ var statsScript string
 // ScriptName names the script in logs and errors.
 const ScriptName = "tcp_stats"
 
-// Script returns the embedded stats script.
-func Script() sshx.Script { return sshx.Script{Name: ScriptName, Body: statsScript} }
+// Script returns the embedded stats script, compacted (sshx.Compact).
+func Script() sshx.Script { return sshx.Script{Name: ScriptName, Body: compactStats} }
+
+var compactStats = sshx.Compact(statsScript)
 
 // DefaultTop is the data source's default for top; MaxTop bounds it.
 const (
