@@ -62,11 +62,11 @@ type Script struct {
 
 // Compact drops the comment lines, blank lines and indentation of a script
 // file, which sh does not need: a body travels in the command of every exec
-// (twice, see buildCommand) and is held in memory for each session, so at
-// 200 hosts its size shows in the provider's peak RSS. The file's first line,
-// which names the script, is kept. It is for this program's own scripts,
-// which never continue a quoted string or a here-document over a line that
-// starts with blanks or "#".
+// and is held in memory for each session, so at 200 hosts its size shows in
+// the provider's peak RSS. The file's first line, which names the script, is
+// kept. It is for this program's own scripts, whose only strings that span
+// lines are awk programs (where indentation and "#" comment lines do not
+// matter) and whose here-documents have no indented or "#" lines.
 func Compact(src string) string {
 	first, rest, _ := strings.Cut(src, "\n")
 	var b strings.Builder
@@ -95,6 +95,10 @@ type Result struct {
 type Stats struct {
 	Connections int64 // SSH client connections established (targets and bastion)
 	Sessions    int64 // SSH sessions opened (one per Run that reached the host)
+	// Script payload: the exec command lines (script bodies included) and
+	// stdin sent, and the stdout and stderr received. SSH framing,
+	// encryption and the handshakes come on top.
+	BytesSent, BytesReceived int64
 }
 
 // Kind classifies a failure so callers can word diagnostics and decide

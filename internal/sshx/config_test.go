@@ -150,7 +150,7 @@ func TestBuildCommand(t *testing.T) {
 		{"echo hi", false, 0, `sh -c 'echo hi'`},
 		{"echo 'hi'", false, 0, `sh -c 'echo '\''hi'\'''`},
 		{"echo hi", true, 0, `sudo -n sh -c 'sh -c '\''echo hi'\'''`},
-		{"echo hi", false, 30, `if timeout -k 5 1 true >/dev/null 2>&1; then exec timeout -k 5 30 sh -c 'echo hi'; else exec sh -c 'echo hi'; fi`},
+		{"echo hi", false, 30, `tcp_t=; if timeout -k 5 1 true >/dev/null 2>&1; then tcp_t='timeout -k 5 30'; fi; exec $tcp_t sh -c 'echo hi'`},
 	}
 	for _, tt := range tests {
 		if got := buildCommand(tt.body, tt.sudo, tt.timeout); got != tt.want {

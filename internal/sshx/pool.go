@@ -76,8 +76,10 @@ type Pool struct {
 	bhc    *hostConn // the bastion's connection, when there is a bastion
 	wg     sync.WaitGroup
 
-	connections atomic.Int64
-	sessions    atomic.Int64
+	connections   atomic.Int64
+	sessions      atomic.Int64
+	bytesSent     atomic.Int64
+	bytesReceived atomic.Int64
 
 	// Test hooks, set before the first Run.
 	onConnectRetry func(ep string, err error)
@@ -146,9 +148,11 @@ func NewPool(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// Stats returns how many connections and sessions the pool has opened.
+// Stats returns how many connections and sessions the pool has opened and
+// the script payload it exchanged.
 func (p *Pool) Stats() Stats {
-	return Stats{Connections: p.connections.Load(), Sessions: p.sessions.Load()}
+	return Stats{Connections: p.connections.Load(), Sessions: p.sessions.Load(),
+		BytesSent: p.bytesSent.Load(), BytesReceived: p.bytesReceived.Load()}
 }
 
 // Close closes every connection, stops background work and makes further

@@ -144,6 +144,7 @@ func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, 
 		remoteTimeout = remoteTimeoutSeconds(time.Until(dl))
 	}
 	cmd := buildCommand(s.Body, sudo, remoteTimeout)
+	p.bytesSent.Add(int64(len(cmd) + len(stdin)))
 
 	if err := ctx.Err(); err != nil {
 		return nil, fail(KindTimeout, fmt.Errorf("the deadline passed before the script started: %w", err))
@@ -182,6 +183,7 @@ func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, 
 	<-stdinDone
 
 	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	p.bytesReceived.Add(int64(len(res.Stdout) + len(res.Stderr)))
 	var exitErr *ssh.ExitError
 	switch {
 	case waitErr == nil:
@@ -255,13 +257,15 @@ func shQuote(s string) string {
 // buildCommand is the exec command line for a script body. body is a
 // constant of this program; timeoutSecs is computed from the deadline (0:
 // none). The `timeout` probe runs the exact syntax used, so a `timeout`
-// without -k (old busybox) falls back to running without it.
+// without -k (old busybox) falls back to running without it. The body
+// appears once: the probe only chooses the prefix, a constant of this
+// program that $tcp_t expands to.
 func buildCommand(body string, sudo bool, timeoutSecs int) string {
 	inner := "sh -c " + shQuote(body)
 	cmd := inner
 	if timeoutSecs > 0 {
-		cmd = fmt.Sprintf("if timeout -k %d 1 true >/dev/null 2>&1; then exec timeout -k %d %d %s; else exec %s; fi",
-			timeoutKillAfter, timeoutKillAfter, timeoutSecs, inner, inner)
+		cmd = fmt.Sprintf("tcp_t=; if timeout -k %d 1 true >/dev/null 2>&1; then tcp_t='timeout -k %d %d'; fi; exec $tcp_t %s",
+			timeoutKillAfter, timeoutKillAfter, timeoutSecs, inner)
 	}
 	if sudo {
 		cmd = "sudo -n sh -c " + shQuote(cmd)

@@ -33,7 +33,7 @@ func TestRunStdinRoundTripAndExitStatus(t *testing.T) {
 		t.Errorf("exit status = %d, want 3", res.ExitStatus)
 	}
 	cmds := env.srv.recordedCommands()
-	if len(cmds) != 1 || !strings.Contains(cmds[0], "exec timeout -k 5 ") {
+	if len(cmds) != 1 || !strings.Contains(cmds[0], "tcp_t='timeout -k 5 ") {
 		t.Errorf("command %q lacks the timeout wrapper", cmds)
 	}
 	if s := p.Stats(); s.Connections != 1 || s.Sessions != 1 {
@@ -90,7 +90,7 @@ func TestRunCommandHangs(t *testing.T) {
 	}
 	// The session was closed by us, while the command still ran.
 	eventually(t, 5*time.Second, "the server to see the session closed", func() bool { return env.srv.sessionsGone.Load() == 1 })
-	if cmds := env.srv.recordedCommands(); len(cmds) != 1 || !strings.Contains(cmds[0], "exec timeout -k 5 1 sh -c 'sleep 1000'") {
+	if cmds := env.srv.recordedCommands(); len(cmds) != 1 || !strings.Contains(cmds[0], "tcp_t='timeout -k 5 1'; fi; exec $tcp_t sh -c 'sleep 1000'") {
 		t.Errorf("command = %q, want a 1 s remote timeout", cmds)
 	}
 	// The connection itself is still usable.
