@@ -588,6 +588,10 @@ func cmdWorker(name string, args []string) int {
 		fmt.Fprintf(os.Stderr, "tcplab %s: %v\n", name, err)
 		return 1
 	}
+	if name == "exhaust" {
+		// The worker writes sysctls only inside the namespace it is told.
+		rest = append([]string{"-netns", h.Name}, rest...)
+	}
 	return exitCode(exec.Command("ip", append([]string{"netns", "exec", h.Name, self, name}, rest...)...))
 }
 

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -271,8 +272,11 @@ func closingSockets(match func(procnet.Socket) bool) int {
 // narrow ephemeral range and no TIME_WAIT reuse, so connect() runs out of
 // local ports.
 type ExhaustOptions struct {
+	// Netns names the fleet host's namespace the run must be in (Host.Exhaust
+	// sets it): RunExhaust refuses to write anything anywhere else.
+	Netns     string
 	Addr      string // "" = 127.0.0.1
-	Port      int    // destination (listening) port, 0 = any free port
+	Port      int    // destination (listening) port, outside Low..High; required
 	Low, High int    // the ip_local_port_range to set (High-Low+1 ports)
 	// Extra is how many connections to attempt beyond High-Low+1
 	// (default 200): every one of them should fail with EADDRNOTAVAIL.
@@ -283,8 +287,8 @@ type ExhaustOptions struct {
 // RunExhaust runs the exhaustion scenario in the current network namespace:
 // it writes net.ipv4.ip_local_port_range = Low High and net.ipv4.tcp_tw_reuse
 // = 0 there, then churns High-Low+1+Extra client-closes connections to one
-// destination. It refuses to run anywhere but in a namespace made by
-// `ip netns add` (a fleet host), so it can never retune the real machine.
+// destination. It refuses to run anywhere but in the fleet host namespace
+// e.Netns, so it can never retune the real machine.
 func RunExhaust(ctx context.Context, e ExhaustOptions) (ChurnResult, error) {
 	if e.Low < 1024 || e.High > 65535 || e.Low > e.High {
 		return ChurnResult{}, fmt.Errorf("exhaust: range %d-%d, want 1024 <= low <= high <= 65535", e.Low, e.High)
@@ -292,15 +296,11 @@ func RunExhaust(ctx context.Context, e ExhaustOptions) (ChurnResult, error) {
 	if e.Extra <= 0 {
 		e.Extra = 200
 	}
-	if e.Port >= e.Low && e.Port <= e.High {
-		return ChurnResult{}, fmt.Errorf("exhaust: destination port %d inside the range %d-%d", e.Port, e.Low, e.High)
+	if e.Port < 1 || e.Port > 65535 || (e.Port >= e.Low && e.Port <= e.High) {
+		return ChurnResult{}, fmt.Errorf("exhaust: destination port %d, want one in 1..65535 outside the range %d-%d", e.Port, e.Low, e.High)
 	}
-	fleet, err := inFleetNetns()
-	if err != nil {
-		return ChurnResult{}, fmt.Errorf("exhaust: %w", err)
-	}
-	if !fleet {
-		return ChurnResult{}, errors.New("exhaust: refusing to change sysctls outside a network namespace made by `ip netns add`; run it inside a fleet host (tcplab exhaust -host N)")
+	if err := inFleetNetns(e.Netns); err != nil {
+		return ChurnResult{}, fmt.Errorf("exhaust: refusing to change sysctls: %w; run it inside a fleet host (tcplab exhaust -host N)", err)
 	}
 	for _, kv := range [][2]string{
 		{"ip_local_port_range", fmt.Sprintf("%d %d", e.Low, e.High)},
@@ -313,28 +313,31 @@ func RunExhaust(ctx context.Context, e ExhaustOptions) (ChurnResult, error) {
 	return RunChurn(ctx, ChurnOptions{Addr: e.Addr, Port: e.Port, N: e.High - e.Low + 1 + e.Extra, ClientCloses: true, Timeout: e.Timeout})
 }
 
-// inFleetNetns reports whether this process runs in a network namespace
-// that `ip netns add` created (one bind-mounted under /run/netns), as every
-// fleet host is; the machine's own namespace is not one of them.
-func inFleetNetns() (bool, error) {
-	var self syscall.Stat_t
+// fleetHostRE is how the fleet names a host's namespace: PREFIX-N.
+var fleetHostRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,15}-[0-9]+$`)
+
+// inFleetNetns checks that this process runs in the network namespace that
+// `ip netns add` made for the fleet host name (bind-mounted at
+// /run/netns/NAME) and not in PID 1's, the machine's own.
+func inFleetNetns(name string) error {
+	if !fleetHostRE.MatchString(name) {
+		return fmt.Errorf("%q is not a fleet host's namespace name (PREFIX-N)", name)
+	}
+	var self, want syscall.Stat_t
 	if err := syscall.Stat("/proc/self/ns/net", &self); err != nil {
-		return false, err
+		return err
 	}
-	entries, err := os.ReadDir("/run/netns")
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return false, nil
-		}
-		return false, err
+	if err := syscall.Stat("/run/netns/"+name, &want); err != nil {
+		return fmt.Errorf("no namespace %s: %w", name, err)
 	}
-	for _, e := range entries {
-		var st syscall.Stat_t
-		if syscall.Stat("/run/netns/"+e.Name(), &st) == nil && st.Dev == self.Dev && st.Ino == self.Ino {
-			return true, nil
-		}
+	if self.Dev != want.Dev || self.Ino != want.Ino {
+		return fmt.Errorf("this process is not in namespace %s", name)
 	}
-	return false, nil
+	var pid1 syscall.Stat_t
+	if syscall.Stat("/proc/1/ns/net", &pid1) == nil && pid1.Dev == self.Dev && pid1.Ino == self.Ino {
+		return errors.New("this is the machine's own network namespace")
+	}
+	return nil
 }
 
 // Exhaust runs the exhaustion scenario (RunExhaust) inside the host's
@@ -347,7 +350,9 @@ func (h *Host) Exhaust(ctx context.Context, e ExhaustOptions) (ChurnResult, erro
 	if e.Timeout <= 0 {
 		e.Timeout = 60 * time.Second
 	}
+	e.Netns = h.Name
 	args := []string{"exhaust",
+		"-netns", e.Netns,
 		"-addr", e.Addr,
 		"-port", strconv.Itoa(e.Port),
 		"-low", strconv.Itoa(e.Low),
@@ -381,11 +386,11 @@ func churnOne(ctx context.Context, d *net.Dialer, target string, clientCloses bo
 //
 //	churn  -addr 127.0.0.1 -port 6379 -n 2000 [-client-closes] [-rate 0] [-timeout 60s] [-workers 1]
 //	       prints a ChurnResult as JSON on stdout.
-//	exhaust -addr 127.0.0.1 -port 6379 -low 40000 -high 40499 [-extra 200] [-timeout 60s]
+//	exhaust -netns NAME -addr 127.0.0.1 -port 6379 -low 40000 -high 40499 [-extra 200] [-timeout 60s]
 //	       narrows ip_local_port_range, sets tcp_tw_reuse = 0 and churns
 //	       (client closes first) until connect() fails with EADDRNOTAVAIL;
-//	       prints a ChurnResult as JSON. Refuses to run outside a
-//	       namespace made by `ip netns add`.
+//	       prints a ChurnResult as JSON. Refuses to run anywhere but in
+//	       the fleet host namespace NAME.
 //	listen -addr 127.0.0.1 -port 6379 [-stdin-eof]
 //	       listens (accepting and closing connections), prints {"addr":..,"port":..}
 //	       and runs until SIGTERM/SIGINT, or until stdin reaches EOF with -stdin-eof.
@@ -425,6 +430,7 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return printResult(RunChurn(context.Background(), o))
 	case "exhaust":
 		var e ExhaustOptions
+		fs.StringVar(&e.Netns, "netns", "", "the fleet host namespace this must run in (tcplab exhaust -host N sets it)")
 		fs.IntVar(&e.Low, "low", 40000, "first port of the narrowed ip_local_port_range")
 		fs.IntVar(&e.High, "high", 40499, "last port of the narrowed ip_local_port_range")
 		fs.IntVar(&e.Extra, "extra", 200, "connections to attempt beyond the number of ports")

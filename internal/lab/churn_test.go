@@ -273,17 +273,20 @@ func TestExhaustScenario(t *testing.T) {
 func TestExhaustRefusesOutsideAFleetHost(t *testing.T) {
 	// The test process runs in the machine's own network namespace: the
 	// scenario must see that, and refuse before writing anything.
-	fleet, err := inFleetNetns()
-	if err != nil || fleet {
-		t.Fatalf("inFleetNetns() in the test process = %v, %v; want false", fleet, err)
+	for _, name := range []string{"", "tl000000-1", "cni-1234", "../x"} {
+		if err := inFleetNetns(name); err == nil {
+			t.Errorf("inFleetNetns(%q) in the test process = nil, want a refusal", name)
+		}
 	}
 	for _, e := range []ExhaustOptions{
 		{Port: 6379, Low: 500, High: 600},      // privileged ports
 		{Port: 6379, Low: 40100, High: 40000},  // reversed
 		{Port: 40050, Low: 40000, High: 40100}, // destination inside the range
+		{Port: 0, Low: 40000, High: 40100},     // no destination port
+		{Port: 6379, Low: 40000, High: 40100},  // valid, but not in a fleet host
 	} {
 		if _, err := RunExhaust(context.Background(), e); err == nil || !strings.Contains(err.Error(), "exhaust: ") {
-			t.Errorf("RunExhaust(%+v) = %v, want an option error", e, err)
+			t.Errorf("RunExhaust(%+v) = %v, want a refusal", e, err)
 		}
 	}
 }

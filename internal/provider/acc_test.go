@@ -235,6 +235,12 @@ func traceHook(t *testing.T, h *lab.Host, match string, extra ...string) (dir st
 		}
 		t.Skip("needs strace (make deps installs it)")
 	}
+	if out, err := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
+		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
+			t.Fatalf("strace cannot trace here (TCP_REQUIRE_LAB=1): %v: %s", err, out)
+		}
+		t.Skipf("strace cannot trace here: %v: %s", err, out)
+	}
 	dir = t.TempDir()
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
@@ -247,7 +253,7 @@ func traceHook(t *testing.T, h *lab.Host, match string, extra ...string) (dir st
 	cmd := "exec " + strings.Join(args, " ") + ` /bin/sh "$@"`
 	hook := cmd + "\n"
 	if match != "" {
-		hook = fmt.Sprintf("case \"$2\" in\n*'%s'*) %s ;;\nesac\n", match, cmd)
+		hook = fmt.Sprintf("case \"$2\" in\n*%s*) %s ;;\nesac\n", quote(match), cmd)
 	}
 	if err := h.SetExecHook(hook); err != nil {
 		t.Fatal(err)
@@ -272,6 +278,9 @@ func hostWrites(t *testing.T, dir string) []string {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, "execve(") {
+				continue // the scripts' own text, not what they did
+			}
 			writeOpen := strings.Contains(l, "open") && (strings.Contains(l, "O_WRONLY") || strings.Contains(l, "O_RDWR"))
 			switch {
 			case strings.Contains(l, `"/proc/sys/`) && writeOpen:
@@ -284,5 +293,23 @@ func hostWrites(t *testing.T, dir string) []string {
 	return out
 }
 
-// writeTraceFilter is the strace filter hostWrites reads.
-var writeTraceFilter = []string{"-e", "trace=open,openat,rename,renameat,renameat2,unlink,unlinkat", "-e", "status=successful"}
+// writeTraceFilter is the strace filter hostWrites reads (execve too, with
+// strings long enough to hold a whole script, so a trace shows which one a
+// login ran).
+var writeTraceFilter = []string{"-s", "65536", "-e", "trace=execve,open,openat,rename,renameat,renameat2,unlink,unlinkat", "-e", "status=successful"}
+
+// tracedScript reports whether a login traced into dir ran a script whose
+// first line contains marker.
+func tracedScript(t *testing.T, dir, marker string) bool {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "trace.*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), marker) {
+			return true
+		}
+	}
+	return false
+}

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -483,16 +484,22 @@ func TestAccFault_connectionCutDuringApply(t *testing.T) {
 }
 
 // cutBetweenWrites arms a one-shot fault on h: the next apply script runs
-// under strace with every open of tu's /proc/sys files delayed by 300 ms,
-// and as soon as the first of tu's values is live (and others are not) the
-// test cuts every connection of the host. The returned function reports,
-// after the apply, whether the cut happened and how many values were live
-// when it did.
+// under strace with every open of tu's /proc/sys files but the first key's
+// (the apply writes keys in sorted order) delayed by a second, so a second
+// passes between the first write and the next; as soon as the first value
+// is live the test cuts every connection of the host. The returned function
+// reports, after the apply, whether the cut happened and how many values
+// were live when it did.
 func cutBetweenWrites(t *testing.T, h *lab.Host, tu tuning, before map[string]string) func() (cut bool, newAtCut int) {
 	t.Helper()
-	extra := []string{"-e", "trace=open,openat", "-e", "inject=open,openat:delay_enter=300000"}
+	var keys []string
 	for _, s := range tu {
-		extra = append(extra, "-P", "/proc/sys/"+strings.ReplaceAll(s.key, ".", "/"))
+		keys = append(keys, s.key)
+	}
+	slices.Sort(keys)
+	extra := []string{"-e", "trace=open,openat", "-e", "inject=open,openat:delay_enter=1000000"}
+	for _, k := range keys[1:] {
+		extra = append(extra, "-P", "/proc/sys/"+strings.ReplaceAll(k, ".", "/"))
 	}
 	traceHook(t, h, applyMarker, extra...)
 	var mu sync.Mutex
