@@ -136,8 +136,9 @@ func TestExhaustion(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("tcp_tw_reuse=0, 500 ports, 700 connections: %+v", res)
-	if res.EADDRNOTAVAIL < 150 || res.Succeeded > 500 || res.Failed != res.EADDRNOTAVAIL || res.Attempted != 700 {
-		t.Errorf("with tcp_tw_reuse=0: %+v; want about 200 EADDRNOTAVAIL and at most 500 successes", res)
+	// One success per port (a CI run once saw 502: see TestExhaustScenario).
+	if res.EADDRNOTAVAIL < 150 || res.Succeeded > 510 || res.Failed != res.EADDRNOTAVAIL || res.Attempted != 700 {
+		t.Errorf("with tcp_tw_reuse=0: %+v; want about 200 EADDRNOTAVAIL and about 500 successes", res)
 	}
 	if !strings.Contains(res.FirstError, "cannot assign requested address") {
 		t.Errorf("first error %q", res.FirstError)
@@ -254,9 +255,11 @@ func TestExhaustScenario(t *testing.T) {
 	}
 	t.Logf("exhaust: %+v", res)
 	// One connection per port, and every further one fails with
-	// EADDRNOTAVAIL. A busy machine can add a few successes: a connection
-	// whose handshake the listener's full accept queue turned into a reset
-	// leaves no TIME_WAIT, so its port serves again.
+	// EADDRNOTAVAIL. Two CI runs under load saw two successes more than
+	// ports (302 of 300, 502 of 500), never reproduced here even with the
+	// CPUs saturated; the likely cause is a connection that ends without
+	// TIME_WAIT (a reset) and so frees its port. Hence the small allowance,
+	// and never more TIME_WAIT sockets than ports.
 	if res.Attempted != 420 || res.Succeeded < 300 || res.Succeeded > 310 || res.EADDRNOTAVAIL != res.Failed || res.Failed != 420-res.Succeeded || res.Unsettled != 0 {
 		t.Errorf("exhaust result %+v; want about 300 of 420 to succeed (one per port) and the rest to fail with EADDRNOTAVAIL", res)
 	}
