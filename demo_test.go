@@ -49,12 +49,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo on a test fleet")
 	}
-	if os.Getenv("TF_ACC") == "" {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatal("TF_ACC must be set when TCP_REQUIRE_LAB=1 (run `make test`)")
-		}
-		t.Skip("end-to-end demo: set TF_ACC=1 (make test does)")
-	}
+	lab.RequireAcc(t, "end-to-end demo")
 	lab.Require(t)
 	tf := terraformBin(t)
 	bash, err := exec.LookPath("bash")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/lab"
 )
 
 // These tests build the real provider binary and drive the real terraform
@@ -32,10 +34,7 @@ func terraformBin(t *testing.T) string {
 	}
 	p, err := exec.LookPath("terraform")
 	if err != nil {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatal("no terraform on PATH (make deps builds one)")
-		}
-		t.Skip("no terraform on PATH")
+		lab.Unavailable(t, "no terraform on PATH (make deps builds one)")
 	}
 	return p
 }

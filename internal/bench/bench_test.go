@@ -16,12 +16,7 @@ import (
 // remote-exec rows; Ansible takes too long for `make test`) and checks the
 // figures are sane: not timings, but the counts the targets are about.
 func TestBenchSmoke(t *testing.T) {
-	if os.Getenv("TF_ACC") == "" {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatal("TF_ACC must be set when TCP_REQUIRE_LAB=1 (run `make test`)")
-		}
-		t.Skip("fleet benchmark smoke run: set TF_ACC=1 (make test does)")
-	}
+	lab.RequireAcc(t, "fleet benchmark smoke run")
 	lab.Require(t)
 	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if tf == "" {

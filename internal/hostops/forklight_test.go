@@ -3,26 +3,21 @@ package hostops
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/lab"
 )
 
 // TestScriptsForkLight counts the programs each script executes (execve,
 // traced with strace) and holds them to a budget that does not depend on
 // the number of keys or sysctl.d files: a fork per key is what made a
 // read cost about 26 execs (a cat and an ls per key, an awk per file).
-// Counts, not timings. Skipped without strace.
+// Counts, not timings. Needs strace (lab.Strace).
 func TestScriptsForkLight(t *testing.T) {
-	st, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace is not installed (apt-get install strace)")
-	}
-	if out, err := exec.Command(st, "-f", "-qq", "-z", "-e", "trace=execve", "-o", os.DevNull, "true").CombinedOutput(); err != nil {
-		t.Skipf("strace cannot trace here: %v: %s", err, out)
-	}
+	st := lab.Strace(t)
 	eight := []Write{
 		{Key: "net.ipv4.tcp_tw_reuse", Value: "1"},
 		{Key: "net.ipv4.tcp_fin_timeout", Value: "30"},

@@ -81,11 +81,43 @@ type Fleet struct {
 func Require(t testing.TB) {
 	t.Helper()
 	if err := Available(); err != nil {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatalf("test fleet required (TCP_REQUIRE_LAB=1) but unavailable: %v", err)
-		}
-		t.Skipf("test fleet unavailable: %v (TCP_REQUIRE_LAB=1 makes this a failure)", err)
+		Unavailable(t, "test fleet unavailable: %v", err)
 	}
+}
+
+// Unavailable is the project's one policy for a test whose prerequisite is
+// missing: skip with the reason, or fail under TCP_REQUIRE_LAB=1 (as
+// .ci/run sets), where every test must run.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if os.Getenv("TCP_REQUIRE_LAB") == "1" {
+		t.Fatalf("%s (required: TCP_REQUIRE_LAB=1)", msg)
+	}
+	t.Skipf("%s (TCP_REQUIRE_LAB=1 makes this a failure)", msg)
+}
+
+// RequireAcc runs the rest of a test that drives terraform or the fleet
+// only with TF_ACC set (make test sets it); what names the test's kind.
+func RequireAcc(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("TF_ACC") == "" {
+		Unavailable(t, "%s: set TF_ACC=1 (make test does)", what)
+	}
+}
+
+// Strace returns the path of an strace that can trace here (make deps
+// installs it), or skips / fails the test by Unavailable.
+func Strace(t testing.TB) string {
+	t.Helper()
+	st, err := exec.LookPath("strace")
+	if err != nil {
+		Unavailable(t, "needs strace (make deps installs it)")
+	}
+	if out, err := exec.Command(st, "-f", "-qq", "-o", os.DevNull, "true").CombinedOutput(); err != nil {
+		Unavailable(t, "strace cannot trace here: %v: %s", err, out)
+	}
+	return st
 }
 
 var (

@@ -411,7 +411,7 @@ func TestFleet(t *testing.T) {
 		marker := filepath.Join(f.Dir, "ran-after-cut")
 		for _, thenRun := range []bool{false, true} {
 			_ = os.Remove(marker)
-			cut, err := h.CutOnNextExec(thenRun)
+			cut, err := h.CutOnNextExec("", thenRun)
 			if err != nil {
 				t.Fatal(err)
 			}

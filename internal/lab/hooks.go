@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
 // wrapperShell is the login shell of root and the lab users on a host: it
@@ -45,8 +47,8 @@ func (h *Host) SetExecHook(script string) error {
 }
 
 // CutOnNextExec arms a one-shot fault for "the connection was cut during an
-// apply": the next session that starts on this host (any user, any command)
-// pauses before its command runs, the lab then cuts every live connection of
+// apply": the next session that starts on this host (any user) whose command
+// contains match ("" = any command) pauses before its command runs, the lab then cuts every live connection of
 // the host (the client sees its connection drop after the session started,
 // without an exit status), and the hook is removed. With thenRun the command
 // continues afterwards, with stdin closed and nowhere to write output (what
@@ -56,7 +58,7 @@ func (h *Host) SetExecHook(script string) error {
 // The returned channel is closed once the cut happened. Arming replaces any
 // exec hook. The pause is bounded to 30 s; the lab waits for the session
 // until the host is closed.
-func (h *Host) CutOnNextExec(thenRun bool) (<-chan struct{}, error) {
+func (h *Host) CutOnNextExec(match string, thenRun bool) (<-chan struct{}, error) {
 	if err := h.requireNS(); err != nil {
 		return nil, err
 	}
@@ -74,6 +76,10 @@ func (h *Host) CutOnNextExec(thenRun bool) (<-chan struct{}, error) {
 		"  while [ -d '%s' ] && [ \"$_tcplab_i\" -lt 600 ]; do sleep 0.05; _tcplab_i=$((_tcplab_i+1)); done\n"+
 		"%s"+
 		"fi\n", claim, claim, after)
+	if match != "" {
+		// The hook sees the command as "$2" (sh -c COMMAND).
+		script = "case \"$2\" in\n*" + sshx.ShellQuote(match) + "*)\n" + script + ";;\nesac\n"
+	}
 	if err := h.SetExecHook(script); err != nil {
 		return nil, err
 	}

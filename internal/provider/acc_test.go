@@ -60,12 +60,7 @@ func (p *poolRecorder) stats() sshx.Stats {
 // accPreCheck requires TF_ACC and a terraform binary.
 func accPreCheck(t *testing.T) {
 	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatal("TF_ACC must be set when TCP_REQUIRE_LAB=1 (run `make test`)")
-		}
-		t.Skip("acceptance test: set TF_ACC=1 (make test does)")
-	}
+	lab.RequireAcc(t, "acceptance test")
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		if p, err := exec.LookPath("terraform"); err == nil {
 			t.Setenv("TF_ACC_TERRAFORM_PATH", p)
@@ -228,32 +223,19 @@ func expectAttr(address string, want any, path ...string) resourceCheck {
 // or shell builtins it uses.
 func traceHook(t *testing.T, h *lab.Host, match string, extra ...string) (dir string) {
 	t.Helper()
-	strace, err := exec.LookPath("strace")
-	if err != nil {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatal("strace is required (TCP_REQUIRE_LAB=1); make deps installs it")
-		}
-		t.Skip("needs strace (make deps installs it)")
-	}
-	if out, err := exec.Command(strace, "-f", "-qq", "-o", "/dev/null", "true").CombinedOutput(); err != nil {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatalf("strace cannot trace here (TCP_REQUIRE_LAB=1): %v: %s", err, out)
-		}
-		t.Skipf("strace cannot trace here: %v: %s", err, out)
-	}
+	strace := lab.Strace(t)
 	dir = t.TempDir()
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	quote := func(a string) string { return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'" }
-	args := []string{quote(strace), "-f", "-qq", "-o", quote(dir) + "/trace.$$"}
+	args := []string{sshx.ShellQuote(strace), "-f", "-qq", "-o", sshx.ShellQuote(dir) + "/trace.$$"}
 	for _, a := range extra {
-		args = append(args, quote(a))
+		args = append(args, sshx.ShellQuote(a))
 	}
 	cmd := "exec " + strings.Join(args, " ") + ` /bin/sh "$@"`
 	hook := cmd + "\n"
 	if match != "" {
-		hook = fmt.Sprintf("case \"$2\" in\n*%s*) %s ;;\nesac\n", quote(match), cmd)
+		hook = fmt.Sprintf("case \"$2\" in\n*%s*) %s ;;\nesac\n", sshx.ShellQuote(match), cmd)
 	}
 	if err := h.SetExecHook(hook); err != nil {
 		t.Fatal(err)

@@ -321,39 +321,19 @@ func whenever(t *testing.T, cond func() bool, then func()) {
 // contains it is an apply, not a read.
 const applyMarker = "# apply.sh: all-or-nothing apply"
 
-// cutDuringApply arms a one-shot fault on h: the next apply session pauses
-// before its script runs, the test cuts every connection of the host (the
-// client sees its session die without an exit status) and releases the
-// session. With thenRun the script then runs (stdin is what reached sshd
-// before the cut; its output goes nowhere), without it the script never
-// runs. Reads are not affected. The returned channel is closed after the cut.
+// cutDuringApply arms the lab's one-shot cut (lab.Host.CutOnNextExec) for
+// the next apply session on h: it pauses before its script runs, the test's
+// fleet cuts every connection of the host (the client sees its session die
+// without an exit status) and releases the session. With thenRun the script
+// then runs (stdin is what reached sshd before the cut; its output goes
+// nowhere), without it the script never runs. Reads are not affected. The
+// returned channel is closed after the cut.
 func cutDuringApply(t *testing.T, h *lab.Host, thenRun bool) <-chan struct{} {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.Chmod(dir, 0o777); err != nil {
+	done, err := h.CutOnNextExec(applyMarker, thenRun)
+	if err != nil {
 		t.Fatal(err)
 	}
-	claim := filepath.Join(dir, "claimed")
-	after := ""
-	if !thenRun {
-		after = "    exit 255\n"
-	}
-	hook := fmt.Sprintf("case \"$2\" in\n*'%s'*)\n"+
-		"  if mkdir '%s' 2>/dev/null; then\n"+
-		"    _ft_i=0\n"+
-		"    while [ -d '%s' ] && [ \"$_ft_i\" -lt 600 ]; do sleep 0.05; _ft_i=$((_ft_i+1)); done\n"+
-		"%s"+
-		"  fi\n  ;;\nesac\n", applyMarker, claim, claim, after)
-	if err := h.SetExecHook(hook); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	whenever(t, func() bool { _, err := os.Stat(claim); return err == nil }, func() {
-		h.CutConnections()
-		_ = h.SetExecHook("")
-		_ = os.RemoveAll(claim)
-		close(done)
-	})
 	t.Cleanup(func() { _ = h.SetExecHook("") })
 	return done
 }

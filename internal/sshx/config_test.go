@@ -219,17 +219,17 @@ func FuzzShQuote(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q := shQuote(s)
+		q := ShellQuote(s)
 		if !strings.HasPrefix(q, "'") || !strings.HasSuffix(q, "'") {
 			t.Fatalf("%q is not single-quoted", q)
 		}
 		// Between the outer quotes, every quote belongs to an '\'' escape.
 		inner := strings.ReplaceAll(q[1:len(q)-1], `'\''`, "")
 		if strings.Contains(inner, "'") {
-			t.Fatalf("shQuote(%q) = %q has a bare quote", s, q)
+			t.Fatalf("ShellQuote(%q) = %q has a bare quote", s, q)
 		}
 		if strings.ReplaceAll(q[1:len(q)-1], `'\''`, "'") != s {
-			t.Fatalf("shQuote(%q) = %q does not decode back", s, q)
+			t.Fatalf("ShellQuote(%q) = %q does not decode back", s, q)
 		}
 	})
 }

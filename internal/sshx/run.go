@@ -247,10 +247,10 @@ func remoteTimeoutSeconds(d time.Duration) int {
 	return n
 }
 
-// shQuote quotes s as one POSIX shell word: inside single quotes nothing is
+// ShellQuote quotes s as one POSIX shell word: inside single quotes nothing is
 // special, and each single quote in s is written as close-quote,
 // backslash-quote, open-quote.
-func shQuote(s string) string {
+func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
@@ -261,14 +261,14 @@ func shQuote(s string) string {
 // appears once: the probe only chooses the prefix, a constant of this
 // program that $tcp_t expands to.
 func buildCommand(body string, sudo bool, timeoutSecs int) string {
-	inner := "sh -c " + shQuote(body)
+	inner := "sh -c " + ShellQuote(body)
 	cmd := inner
 	if timeoutSecs > 0 {
 		cmd = fmt.Sprintf("tcp_t=; if timeout -k %d 1 true >/dev/null 2>&1; then tcp_t='timeout -k %d %d'; fi; exec $tcp_t %s",
 			timeoutKillAfter, timeoutKillAfter, timeoutSecs, inner)
 	}
 	if sudo {
-		cmd = "sudo -n sh -c " + shQuote(cmd)
+		cmd = "sudo -n sh -c " + ShellQuote(cmd)
 	}
 	return cmd
 }

@@ -249,15 +249,11 @@ var nsSeq atomic.Int64
 // requireNetns skips unless the test can create network namespaces.
 func requireNetns(t testing.TB) {
 	t.Helper()
-	skip := t.Skip
-	if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-		skip = t.Fatal
-	}
 	if os.Geteuid() != 0 {
-		skip("needs root to create a network namespace")
+		lab.Unavailable(t, "needs root to create a network namespace")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		skip("needs iproute2's ip")
+		lab.Unavailable(t, "needs iproute2's ip")
 	}
 }
 
