@@ -109,11 +109,12 @@ func rangeShape(c Config) []Finding {
 		return nil
 	}
 	var out []Finding
-	if r.Min < 1 {
-		out = append(out, rangeBound(*r, "min"))
+	row, _ := catalog.ByAttribute(attrPortRange) // the ports that exist
+	if r.Min < row.Min {
+		out = append(out, rangeBound(*r, "min", row))
 	}
-	if r.Max > 65535 {
-		out = append(out, rangeBound(*r, "max"))
+	if r.Max > row.Max {
+		out = append(out, rangeBound(*r, "max", row))
 	}
 	if r.Min > r.Max {
 		out = append(out, rangeReversed(*r))

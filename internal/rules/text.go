@@ -140,16 +140,16 @@ func needsTimestamps(attr string, fromHost bool) Finding {
 			"Timestamps", keyTimestamps+" = 0"+hostNote(fromHost)))
 }
 
-func rangeBound(r PortRange, field string) Finding {
+func rangeBound(r PortRange, field string, row catalog.Setting) Finding {
 	var text string
 	if field == "min" {
-		text = fmt.Sprintf("ip_local_port_range.min is %d, but ports are 1-65535 (port 0 is "+
+		text = fmt.Sprintf("ip_local_port_range.min is %d, but ports are %d-%d (port 0 is "+
 			"never handed out). Use a min of at least 1024: ports below 1024 are for privileged "+
 			"services, and the kernel requires min >= net.ipv4.ip_unprivileged_port_start "+
-			"(1024 by default).", r.Min)
+			"(1024 by default).", r.Min, row.Min, row.Max)
 	} else {
-		text = fmt.Sprintf("ip_local_port_range.max is %d; ports end at 65535 and the kernel "+
-			"rejects the range (EINVAL). Use a max of at most 65535.", r.Max)
+		text = fmt.Sprintf("ip_local_port_range.max is %d; ports end at %d and the kernel "+
+			"rejects the range (EINVAL). Use a max of at most %d.", r.Max, row.Max, row.Max)
 	}
 	return errorAt(Path{Attribute: attrPortRange, Field: field}, "Invalid Ephemeral Port Range",
 		detail(text, "Key", keyOf(attrPortRange), "Value", r.String()))
