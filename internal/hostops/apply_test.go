@@ -37,7 +37,7 @@ func TestApplyHappyPathAndIdempotence(t *testing.T) {
 		root := fakeRoot(t)
 		r := sc.runner(root)
 		content := renderThree()
-		req := ApplyRequest{Writes: threeWrites(), PersistPath: persistPath, FileContent: &content}
+		req := ApplyRequest{Owner: testOwner, Writes: threeWrites(), PersistPath: persistPath, FileContent: &content}
 		got, err := Apply(testCtx(t), r, noTarget, req)
 		if err != nil {
 			t.Fatal(err)
@@ -51,8 +51,13 @@ func TestApplyHappyPathAndIdempotence(t *testing.T) {
 			Wrote:       []string{"net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_fin_timeout"},
 			FileWritten: true,
 		}
+		want.Originals = want.Before
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("Apply = %+v, want %+v", got, want)
+		}
+		wantRecord := recordText("o net.ipv4.tcp_tw_reuse tcp-tuning 2", "o net.ipv4.ip_local_port_range tcp-tuning 32768\t60999", "o net.ipv4.tcp_fin_timeout tcp-tuning 60")
+		if b := readFile(t, filepath.Join(root, "etc/sysctl.d/.tcp-tuning.record")); b != wantRecord {
+			t.Errorf("record = %q, want %q", b, wantRecord)
 		}
 		file := filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf")
 		if b := readFile(t, file); b != content {
@@ -66,8 +71,8 @@ func TestApplyHappyPathAndIdempotence(t *testing.T) {
 				t.Errorf("%s = %q, want %q", k, got, v)
 			}
 		}
-		if es := dirEntries(t, filepath.Dir(file)); !slices.Equal(es, []string{"90-tcp-tuning.conf"}) {
-			t.Errorf("sysctl.d holds %v, want only the file (no temp or backup left)", es)
+		if es := dirEntries(t, filepath.Dir(file)); !slices.Equal(es, []string{".tcp-tuning.record", "90-tcp-tuning.conf"}) {
+			t.Errorf("sysctl.d holds %v, want only the record and the file (no temp or backup left)", es)
 		}
 
 		// The fake kernel prints the range with a tab, as the real one does.
@@ -180,10 +185,10 @@ func TestApplyFailureRollsBack(t *testing.T) {
 			wantErrno: "ENOENT",
 		},
 		{
-			name:    "file directory not writable",
+			name:    "file cannot be replaced (the record written first is put back)",
 			oldFile: &oldContent,
 			setup: func(t *testing.T, root string) {
-				setImmutable(t, filepath.Join(root, "etc/sysctl.d"))
+				setImmutable(t, filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf"))
 			},
 			writes:    threeWrites(),
 			wantErrno: "EPERM",
@@ -212,7 +217,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 				}
 				content := renderThree()
 				_, err := Apply(testCtx(t), sc.runner(root), noTarget,
-					ApplyRequest{Writes: tc.writes, PersistPath: persistPath, FileContent: &content})
+					ApplyRequest{Owner: testOwner, Writes: tc.writes, PersistPath: persistPath, FileContent: &content})
 				var we *WriteError
 				if !errors.As(err, &we) {
 					t.Fatalf("err = %v (%T), want *WriteError", err, err)
@@ -274,7 +279,7 @@ func TestApplySymlinkPersistPath(t *testing.T) {
 				}
 				r := sc.runner(root)
 				content := renderThree()
-				got, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: threeWrites()[:1], PersistPath: persistPath, FileContent: &content})
+				got, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: threeWrites()[:1], PersistPath: persistPath, FileContent: &content})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -294,7 +299,7 @@ func TestApplySymlinkPersistPath(t *testing.T) {
 				// A failing apply restores the target's content and keeps the link.
 				setImmutable(t, filepath.Join(root, "proc/sys/net/ipv4/tcp_fin_timeout"))
 				other := "other\n"
-				_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: threeWrites(), PersistPath: persistPath, FileContent: &other})
+				_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: threeWrites(), PersistPath: persistPath, FileContent: &other})
 				var we *WriteError
 				if !errors.As(err, &we) || !we.RolledBack {
 					t.Fatalf("err = %v, want a rolled back *WriteError", err)
@@ -319,7 +324,7 @@ func TestApplyRemoveFile(t *testing.T) {
 
 		// Rolled back: the file comes back.
 		setImmutable(t, filepath.Join(root, "proc/sys/net/ipv4/tcp_fin_timeout"))
-		_, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: threeWrites(), PersistPath: persistPath, RemoveFile: true})
+		_, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: threeWrites(), PersistPath: persistPath, RemoveFile: true})
 		var we *WriteError
 		if !errors.As(err, &we) || !we.RolledBack || we.Errno != "EPERM" {
 			t.Fatalf("err = %v, want a rolled back EPERM *WriteError", err)
@@ -328,17 +333,18 @@ func TestApplyRemoveFile(t *testing.T) {
 			t.Errorf("file after rollback = %q", b)
 		}
 
-		got, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: threeWrites()[:1], PersistPath: persistPath, RemoveFile: true})
+		got, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: threeWrites()[:1], PersistPath: persistPath, RemoveFile: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !got.FileRemoved || exists(file) {
 			t.Errorf("FileRemoved = %v, file exists = %v", got.FileRemoved, exists(file))
 		}
-		if es := dirEntries(t, filepath.Dir(file)); len(es) != 0 {
-			t.Errorf("sysctl.d holds %v, want nothing", es)
+		// The record holds the one key written (the failed apply left none).
+		if es := dirEntries(t, filepath.Dir(file)); !slices.Equal(es, []string{".tcp-tuning.record"}) {
+			t.Errorf("sysctl.d holds %v, want only the record", es)
 		}
-		got, err = Apply(testCtx(t), r, noTarget, ApplyRequest{PersistPath: persistPath, RemoveFile: true})
+		got, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, PersistPath: persistPath, RemoveFile: true})
 		if err != nil || got.FileRemoved {
 			t.Errorf("removing again = %+v, %v; want harmless no-op", got, err)
 		}
@@ -351,7 +357,7 @@ func TestApplyPersistPathIsDirectory(t *testing.T) {
 		if err := os.Mkdir(filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Apply(testCtx(t), sc.runner(root), noTarget, ApplyRequest{Writes: threeWrites(), PersistPath: persistPath, FileContent: ptr("x\n")})
+		_, err := Apply(testCtx(t), sc.runner(root), noTarget, ApplyRequest{Owner: testOwner, Writes: threeWrites(), PersistPath: persistPath, FileContent: ptr("x\n")})
 		var we *WriteError
 		if !errors.As(err, &we) || we.Errno != "EISDIR" || we.Key != "" || !we.RolledBack {
 			t.Fatalf("err = %v, want a rolled back EISDIR file *WriteError", err)

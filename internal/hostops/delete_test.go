@@ -15,7 +15,7 @@ func TestDelete(t *testing.T) {
 		root := fakeRoot(t)
 		r := sc.runner(root)
 		content := renderThree()
-		ar, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: threeWrites(), PersistPath: persistPath, FileContent: &content})
+		ar, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: threeWrites(), PersistPath: persistPath, FileContent: &content})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -26,7 +26,7 @@ func TestDelete(t *testing.T) {
 			restore = append(restore, Write{Key: w.Key, Value: ar.Before[w.Key]})
 		}
 		restore = append(restore, Write{Key: "net.ipv4.tcp_tw_recycle", Value: "0"}) // gone from this kernel
-		req := DeleteRequest{Restore: restore, PersistPath: persistPath}
+		req := DeleteRequest{Owner: testOwner, Restore: restore, PersistPath: persistPath}
 		got, err := Delete(testCtx(t), r, noTarget, req)
 		if err != nil {
 			t.Fatal(err)
@@ -52,7 +52,7 @@ func TestDelete(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want = &DeleteResult{Gone: []string{"net.ipv4.tcp_tw_recycle"}}
+		want = &DeleteResult{Same: []string{"net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_fin_timeout"}, Gone: []string{"net.ipv4.tcp_tw_recycle"}}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("second Delete = %+v, want %+v", got, want)
 		}
@@ -68,7 +68,7 @@ func TestDeleteSymlinkRemovesLinkOnly(t *testing.T) {
 		if err := os.Symlink("../../srv/tcp.conf", link); err != nil {
 			t.Fatal(err)
 		}
-		got, err := Delete(testCtx(t), sc.runner(root), noTarget, DeleteRequest{PersistPath: persistPath})
+		got, err := Delete(testCtx(t), sc.runner(root), noTarget, DeleteRequest{Owner: testOwner, PersistPath: persistPath})
 		if err != nil || !got.FileRemoved {
 			t.Fatalf("Delete = %+v, %v", got, err)
 		}
@@ -83,7 +83,7 @@ func TestDeleteContinuesPastFailures(t *testing.T) {
 		root := fakeRoot(t)
 		writeFile(t, filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf"), "x\n")
 		setImmutable(t, filepath.Join(root, "proc/sys/net/ipv4/tcp_tw_reuse"))
-		req := DeleteRequest{
+		req := DeleteRequest{Owner: testOwner, 
 			Restore: []Write{
 				{Key: "net.ipv4.tcp_tw_reuse", Value: "0"},
 				{Key: "net.ipv4.tcp_fin_timeout", Value: "45"},
@@ -109,7 +109,7 @@ func TestDeleteLeavesForeignFile(t *testing.T) {
 	forShells(t, func(t *testing.T, sc shellCase) {
 		root := fakeRoot(t)
 		p := filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf")
-		req := DeleteRequest{PersistPath: "/etc/sysctl.d/90-tcp-tuning.conf", Marker: DefaultMarker}
+		req := DeleteRequest{Owner: testOwner, PersistPath: "/etc/sysctl.d/90-tcp-tuning.conf", Marker: DefaultMarker}
 		writeFile(t, p, "net.core.somaxconn = 1234\n")
 		res, err := Delete(testCtx(t), sc.runner(root), sshx.Target{}, req)
 		if err != nil {

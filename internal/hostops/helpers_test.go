@@ -192,9 +192,19 @@ func dirEntries(t *testing.T, dir string) []string {
 	}
 	var out []string
 	for _, e := range es {
-		out = append(out, e.Name())
+		// The lock file stays by design: removing it would let a waiter
+		// and a newcomer lock two different files.
+		if e.Name() != ".tcp-tuning.lock" {
+			out = append(out, e.Name())
+		}
 	}
 	return out
+}
+
+// recordText is the host record holding these entry lines.
+func recordText(lines ...string) string {
+	return "# tcp-tuning host record (terraform-provider-tcp): each key's value before the tcp_tuning resource that owns it first changed it. Do not edit.\n" +
+		strings.Join(lines, "\n") + "\n"
 }
 
 // setImmutable sets or clears FS_IMMUTABLE_FL: even root then gets EPERM
@@ -266,3 +276,6 @@ func stat(t *testing.T, p string) string {
 	st := fi.Sys().(*syscall.Stat_t)
 	return fmt.Sprintf("ino=%d mtime=%s", st.Ino, fi.ModTime().Format(time.RFC3339Nano))
 }
+
+// testOwner is the resource name the script tests apply and delete as.
+const testOwner = "tcp-tuning"

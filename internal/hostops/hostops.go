@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
@@ -56,11 +57,35 @@ type SysctlFile struct {
 	Content string
 }
 
+// The host's own record and lock (see scripts/lib.sh). Both live beside the
+// persisted files, so a test host's /etc/netns bind mount isolates them;
+// neither name ends in .conf, so no sysctl loader reads them.
+const (
+	// RecordPath holds one line "o <key> <owner> <original value>" per key
+	// a tcp_tuning resource manages on the host: the value before its
+	// owner (the resource's name) first changed it. Written before any
+	// live write, shrunk only after the value is back.
+	RecordPath = "/etc/sysctl.d/.tcp-tuning.record"
+	// LockPath is the host-wide lock apply and delete take (flock(1), or a
+	// directory LockPath+".d" where flock is missing).
+	LockPath = "/etc/sysctl.d/.tcp-tuning.lock"
+)
+
+// RecordEntry is one line of the host's record.
+type RecordEntry struct {
+	Key   string
+	Owner string // resource name
+	Value string // original value as the kernel printed it
+}
+
 // ReadResult is what Read found.
 type ReadResult struct {
 	KernelRelease string              // /proc/sys/kernel/osrelease, or uname -r
 	Keys          map[string]KeyState // one entry for every requested key
 	File          *SysctlFile         // the persisted file; nil when absent
+	Record        []RecordEntry       // the host's record (empty when unreadable or absent)
+	UID           int                 // effective uid of the script (-1: unknown)
+	ProcReadOnly  bool                // /proc/sys is mounted read-only
 
 	// Only when ReadRequest.Facts:
 	UnprivilegedPortStart int64        // net.ipv4.ip_unprivileged_port_start (1024 when the kernel lacks it)
@@ -75,36 +100,76 @@ type Write struct {
 	Expect string // what the kernel should print back, compared after collapsing whitespace; "" = Value
 }
 
-// ApplyRequest is one all-or-nothing apply.
+// ApplyRequest is one all-or-nothing apply, under the host lock.
 type ApplyRequest struct {
-	Writes      []Write // in order; keys already at Expect are skipped
-	PersistPath string  // e.g. /etc/sysctl.d/90-tcp-tuning.conf
-	FileContent *string // full new file text; nil = leave the file alone; unchanged bytes are not rewritten
-	RemoveFile  bool    // remove PersistPath (the link itself if it is a symlink)
+	Owner       string        // the resource's name: owner of every key in Writes (required)
+	From        string        // a resource this one replaces: keys it owns may be taken over
+	LockWait    time.Duration // how long to wait for the host lock (0: fail at once; rounded down to seconds)
+	Writes      []Write       // in order; keys already at Expect are skipped
+	Release     []Write       // keys to give back: the record's original wins, Value is the fallback
+	PersistPath string        // e.g. /etc/sysctl.d/90-tcp-tuning.conf
+	FileContent *string       // full new file text; nil = leave the file alone; unchanged bytes are not rewritten
+	RemoveFile  bool          // remove PersistPath (the link itself if it is a symlink)
 }
 
 // ApplyResult is what Apply did.
 type ApplyResult struct {
-	Before      map[string]string // raw value of every requested key before the apply (written or not)
-	Wrote       []string          // keys actually written, in order
+	Before      map[string]string // raw value of every key read before the apply (written or not)
+	Originals   map[string]string // the host record's original of every key in Writes (raw)
+	Wrote       []string          // keys of Writes actually written, in order
+	Released    []string          // keys given back and dropped from the record (requested or left by an interrupted run)
+	Gone        []string          // keys given back that the kernel lacks
+	Other       map[string]string // keys not given back: key -> the resource that owns it now
 	FileWritten bool
 	FileRemoved bool
+	RecordKept  string // errno when the record could not be shrunk at the end (harmless: the next apply does it)
 }
 
-// DeleteRequest restores values and removes the persisted file.
+// DeleteRequest gives a resource's keys back and removes its file.
 type DeleteRequest struct {
-	Restore     []Write // original values to put back; keys already at Expect are skipped
-	PersistPath string  // "" = leave files alone
-	Marker      string  // when set, the file is removed only if its first line is exactly this
+	Owner       string        // the resource's name (required): every key the record gives it is restored
+	LockWait    time.Duration // how long to wait for the host lock
+	Restore     []Write       // keys to give back: the record's original wins, Value is the fallback
+	NoRestore   bool          // drop the record entries without writing values (restore_on_destroy = false)
+	PersistPath string        // "" = leave files alone
+	Marker      string        // when set, the file is removed only if its first line is exactly this
 }
 
 // DeleteResult is what Delete did.
 type DeleteResult struct {
-	Restored    []string // keys written
-	Gone        []string // keys the kernel does not have (nothing to restore)
-	Failed      []string // keys that could not be restored (see the returned error)
+	Restored    []string          // keys written
+	Same        []string          // keys already at their original
+	Gone        []string          // keys the kernel does not have (nothing to restore)
+	Kept        []string          // NoRestore: keys left at their value
+	Other       map[string]string // keys another resource owns now: left alone
+	Failed      []string          // keys that could not be restored (see the returned error)
 	FileRemoved bool
-	FileForeign bool // the file lacked DeleteRequest.Marker and was left in place
+	FileForeign bool   // the file lacked DeleteRequest.Marker and was left in place
+	RecordKept  string // errno when the record could not be shrunk
+}
+
+// LockError: another operation held the host lock for the whole wait.
+// Nothing was changed.
+type LockError struct {
+	Script string
+	Holder string // resource name of the holder ("unknown" when it did not say)
+	Since  string // when it took the lock (UTC, RFC 3339), or "unknown"
+	PID    string // its process on the host
+}
+
+func (e *LockError) Error() string {
+	return fmt.Sprintf("%s: the host lock is held by tcp_tuning %q since %s (pid %s on the host)", e.Script, e.Holder, e.Since, e.PID)
+}
+
+// OwnedError: a key is owned by another tcp_tuning resource on this host
+// (the host's record says so). Nothing was changed.
+type OwnedError struct {
+	Key   string
+	Owner string
+}
+
+func (e *OwnedError) Error() string {
+	return fmt.Sprintf("%s is managed by another tcp_tuning resource on this host (name %q)", e.Key, e.Owner)
 }
 
 // WriteError is a failed apply or delete step. For Apply, every change

@@ -79,7 +79,7 @@ func TestRealKernelNetns(t *testing.T) {
 		}
 
 		content := RenderFile(DefaultMarker, "netns", map[string]string{"net.ipv4.tcp_fin_timeout": "33"}, nil)
-		ar, err := Apply(testCtx(t), r, noTarget, ApplyRequest{
+		ar, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, 
 			Writes:      []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: "33"}},
 			PersistPath: persistPath, FileContent: &content,
 		})
@@ -92,7 +92,7 @@ func TestRealKernelNetns(t *testing.T) {
 
 		// EINVAL on the second key: the first is rolled back, the file kept.
 		other := RenderFile(DefaultMarker, "netns", map[string]string{"net.ipv4.tcp_fin_timeout": "44", "net.ipv4.tcp_tw_reuse": "7"}, nil)
-		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{
+		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, 
 			Writes:      []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: "44"}, {Key: "net.ipv4.tcp_tw_reuse", Value: "7"}},
 			PersistPath: persistPath, FileContent: &other,
 		})
@@ -108,16 +108,16 @@ func TestRealKernelNetns(t *testing.T) {
 		}
 
 		// Global keys are absent (ENOENT) or read-only (EACCES) here.
-		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: []Write{{Key: "net.core.rmem_default", Value: "4096"}}})
+		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: []Write{{Key: "net.core.rmem_default", Value: "4096"}}})
 		if !errors.As(err, &we) || we.Errno != "EACCES" {
 			t.Errorf("rmem_default: err = %v, want EACCES", err)
 		}
-		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: []Write{{Key: "net.ipv4.tcp_mem", Value: "1 2 3"}}})
+		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: []Write{{Key: "net.ipv4.tcp_mem", Value: "1 2 3"}}})
 		if !errors.As(err, &we) || we.Errno != "ENOENT" {
 			t.Errorf("tcp_mem: err = %v, want ENOENT", err)
 		}
 
-		dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{
+		dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: testOwner, 
 			Restore: []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: orig}}, PersistPath: persistPath,
 		})
 		if err != nil || !dr.FileRemoved || len(dr.Restored) != 1 {
@@ -135,14 +135,14 @@ func TestRealKernelNetns(t *testing.T) {
 		}
 		for _, v := range []string{strings.Join(ports[:100], ","), strings.Join(ports, ",")} {
 			const key = "net.ipv4.ip_local_reserved_ports"
-			if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: []Write{{Key: key, Value: v}}}); err != nil {
+			if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: []Write{{Key: key, Value: v}}}); err != nil {
 				t.Fatalf("apply %d bytes of reserved ports: %v", len(v), err)
 			}
 			rr, err := Read(testCtx(t), r, noTarget, ReadRequest{Keys: []string{key}})
 			if err != nil || rr.Keys[key].Value != v || nsValue(t, key) != v {
 				t.Errorf("reserved ports: wrote %d bytes, read %d (%v), kernel has %d", len(v), len(rr.Keys[key].Value), err, len(nsValue(t, key)))
 			}
-			if dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Restore: []Write{{Key: key, Value: ""}}}); err != nil || len(dr.Restored) != 1 || nsValue(t, key) != "" {
+			if dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: testOwner, Restore: []Write{{Key: key, Value: ""}}}); err != nil || len(dr.Restored) != 1 || nsValue(t, key) != "" {
 				t.Errorf("clearing reserved ports: %+v, %v", dr, err)
 			}
 		}
@@ -166,13 +166,13 @@ func TestRealKernelNetns(t *testing.T) {
 		// a key that was already at its value is checked again after the
 		// writes, and restored.
 		const all, dflt = "net.ipv4.conf.all.forwarding", "net.ipv4.conf.default.forwarding"
-		if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Writes: []Write{{Key: all, Value: "1"}}}); err != nil {
+		if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, Writes: []Write{{Key: all, Value: "1"}}}); err != nil {
 			t.Fatal(err)
 		}
 		if nsValue(t, dflt) != "1" {
 			t.Skipf("this kernel does not propagate %s to %s", all, dflt)
 		}
-		dr, err = Delete(testCtx(t), r, noTarget, DeleteRequest{Restore: []Write{{Key: dflt, Value: "1"}, {Key: all, Value: "0"}}})
+		dr, err = Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: testOwner, Restore: []Write{{Key: dflt, Value: "1"}, {Key: all, Value: "0"}}})
 		if err != nil || len(dr.Restored) != 2 {
 			t.Errorf("Delete = %+v, %v; want both restored", dr, err)
 		}

@@ -40,7 +40,7 @@ func parseRead(script string, req ReadRequest, res *sshx.Result) (*ReadResult, e
 	perr := func(reason string) error {
 		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus}
 	}
-	out := &ReadResult{Keys: map[string]KeyState{}}
+	out := &ReadResult{Keys: map[string]KeyState{}, UID: -1}
 	if req.Facts {
 		out.UnprivilegedPortStart = 1024
 	}
@@ -140,6 +140,24 @@ func parseRead(script string, req ReadRequest, res *sshx.Result) (*ReadResult, e
 				content.Reset()
 				content.WriteString(s)
 			}
+		case "uid":
+			closeFile()
+			n, err := strconv.Atoi(rec.rest)
+			if err != nil {
+				return nil, perr("bad uid record")
+			}
+			out.UID = n
+		case "procro":
+			closeFile()
+			out.ProcReadOnly = true
+		case "own":
+			closeFile()
+			k, rest := rec.field()
+			owner, v, _ := strings.Cut(rest, " ")
+			if !ValidKey(k) || !ValidOwner(owner) {
+				return nil, perr("bad own record")
+			}
+			out.Record = append(out.Record, RecordEntry{Key: k, Owner: owner, Value: v})
 		case "nofile":
 			closeFile()
 		case "unpriv":
@@ -192,10 +210,11 @@ func Apply(ctx context.Context, r Runner, t sshx.Target, req ApplyRequest) (*App
 	if err != nil {
 		return nil, err
 	}
-	return parseApply(ApplyScript.Name, req.Writes, req.PersistPath, res)
+	return parseApply(ApplyScript.Name, req, res)
 }
 
-func parseApply(script string, writes []Write, persist string, res *sshx.Result) (*ApplyResult, error) {
+func parseApply(script string, req ApplyRequest, res *sshx.Result) (*ApplyResult, error) {
+	writes, persist := req.Writes, req.PersistPath
 	recs, ok, err := parseRecords(script, res)
 	if err != nil {
 		return nil, err
@@ -206,43 +225,40 @@ func parseApply(script string, writes []Write, persist string, res *sshx.Result)
 	perr := func(reason string) error {
 		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus, Stderr: tail(res.Stderr, 500)}
 	}
-	out := &ApplyResult{Before: map[string]string{}}
+	out := &ApplyResult{Before: map[string]string{}, Originals: map[string]string{}, Other: map[string]string{}}
 	var werr *WriteError
-	rollback := ""
-	file := ""
+	rollback, file, record := "", "", ""
 	for _, rec := range recs {
 		switch rec.op {
-		case "before":
+		case "before", "orig", "other":
 			k, v := rec.field()
-			out.Before[k] = v
+			if !ValidKey(k) {
+				return nil, perr("bad " + rec.op + " record")
+			}
+			map[string]map[string]string{"before": out.Before, "orig": out.Originals, "other": out.Other}[rec.op][k] = v
 		case "wrote":
 			out.Wrote = append(out.Wrote, rec.rest)
-		case "file":
-			file = rec.rest
+		case "released":
+			out.Released = append(out.Released, rec.rest)
+		case "gone":
+			out.Gone = append(out.Gone, rec.rest)
+		case "file", "record", "rollback":
+			dst := map[string]*string{"file": &file, "record": &record, "rollback": &rollback}[rec.op]
+			if *dst != "" {
+				return nil, perr("two " + rec.op + " records")
+			}
+			*dst = rec.rest
 		case "fail":
 			if werr != nil {
 				return nil, perr("two fail records")
 			}
 			werr = failRecord(rec, writes, persist)
-		case "rollback":
-			rollback = rec.rest
 		default:
 			return nil, perr("unknown record " + strconv.Quote(rec.op))
 		}
 	}
 	if !ok {
-		if werr == nil {
-			return nil, perr("end error without a fail record")
-		}
-		switch {
-		case rollback == "ok":
-			werr.RolledBack = true
-		case strings.HasPrefix(rollback, "failed"):
-			werr.RollbackFailures = strings.Fields(strings.TrimPrefix(rollback, "failed"))
-		default:
-			return nil, perr("fail without a rollback record")
-		}
-		return nil, werr
+		return nil, applyFailure(werr, rollback, perr)
 	}
 	if werr != nil {
 		return nil, perr("fail record with end ok")
@@ -256,12 +272,52 @@ func parseApply(script string, writes []Write, persist string, res *sshx.Result)
 	default:
 		return nil, perr("bad file record " + strconv.Quote(file))
 	}
+	switch {
+	case record == "unchanged" || record == "written":
+	case strings.HasPrefix(record, "kept "):
+		out.RecordKept = strings.TrimPrefix(record, "kept ")
+	default:
+		return nil, perr("bad record record " + strconv.Quote(record))
+	}
 	for _, w := range writes {
 		if _, ok := out.Before[w.Key]; !ok {
 			return nil, perr("no before record for " + w.Key)
 		}
+		if _, ok := out.Originals[w.Key]; !ok {
+			return nil, perr("no orig record for " + w.Key)
+		}
+	}
+	if len(out.Other) == 0 {
+		out.Other = nil
+	}
+	for _, w := range req.Release {
+		_, other := out.Other[w.Key]
+		if !other && !slices.Contains(out.Released, w.Key) && !slices.Contains(out.Gone, w.Key) {
+			return nil, perr("no released, gone or other record for " + w.Key)
+		}
 	}
 	return out, nil
+}
+
+// applyFailure is the error of an apply that ended with "end error": its
+// fail record with what the rollback achieved, or the owner of a key that
+// another resource holds.
+func applyFailure(werr *WriteError, rollback string, perr func(string) error) error {
+	if werr == nil {
+		return perr("end error without a fail record")
+	}
+	switch {
+	case rollback == "ok":
+		werr.RolledBack = true
+	case strings.HasPrefix(rollback, "failed"):
+		werr.RollbackFailures = strings.Fields(strings.TrimPrefix(rollback, "failed"))
+	default:
+		return perr("fail without a rollback record")
+	}
+	if werr.Errno == "EOWNED" && werr.RolledBack {
+		return &OwnedError{Key: werr.Key, Owner: werr.Message}
+	}
+	return werr
 }
 
 // failRecord turns "fail <key>|- <errno> <message>" into a WriteError.
@@ -269,8 +325,12 @@ func failRecord(rec record, writes []Write, persist string) *WriteError {
 	key, rest := rec.field()
 	errno, msg, _ := strings.Cut(rest, " ")
 	e := &WriteError{Errno: errno, Message: msg}
-	if key == "-" {
+	switch key {
+	case "-":
 		e.Path = persist
+		return e
+	case "@record":
+		e.Path = RecordPath
 		return e
 	}
 	e.Key = key
@@ -311,28 +371,43 @@ func parseDelete(script string, req DeleteRequest, res *sshx.Result) (*DeleteRes
 	perr := func(reason string) error {
 		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus, Stderr: tail(res.Stderr, 500)}
 	}
-	out := &DeleteResult{}
+	out := &DeleteResult{Other: map[string]string{}}
+	seen := map[string]bool{}
+	account := func(k string) error {
+		if !ValidKey(k) || seen[k] {
+			return perr("bad or repeated key record for " + strconv.Quote(k))
+		}
+		seen[k] = true
+		return nil
+	}
 	var first *WriteError
+	file, record := "", ""
 	for _, rec := range recs {
 		switch rec.op {
-		case "restored":
-			out.Restored = append(out.Restored, rec.rest)
-		case "gone":
-			out.Gone = append(out.Gone, rec.rest)
-		case "same":
-		case "file":
-			switch rec.rest {
-			case "removed":
-				out.FileRemoved = true
-			case "foreign":
-				out.FileForeign = true
-			case "absent", "none":
-			default:
-				return nil, perr("bad file record " + strconv.Quote(rec.rest))
+		case "restored", "same", "gone", "kept":
+			if err := account(rec.rest); err != nil {
+				return nil, err
 			}
+			dst := map[string]*[]string{"restored": &out.Restored, "same": &out.Same, "gone": &out.Gone, "kept": &out.Kept}[rec.op]
+			*dst = append(*dst, rec.rest)
+		case "other":
+			k, owner := rec.field()
+			if err := account(k); err != nil {
+				return nil, err
+			}
+			out.Other[k] = owner
+		case "file", "record":
+			dst := map[string]*string{"file": &file, "record": &record}[rec.op]
+			if *dst != "" {
+				return nil, perr("two " + rec.op + " records")
+			}
+			*dst = rec.rest
 		case "fail":
 			e := failRecord(rec, req.Restore, req.PersistPath)
 			if e.Key != "" {
+				if err := account(e.Key); err != nil {
+					return nil, err
+				}
 				out.Failed = append(out.Failed, e.Key)
 			} else {
 				out.Failed = append(out.Failed, "file")
@@ -344,6 +419,24 @@ func parseDelete(script string, req DeleteRequest, res *sshx.Result) (*DeleteRes
 			return nil, perr("unknown record " + strconv.Quote(rec.op))
 		}
 	}
+	if len(out.Other) == 0 {
+		out.Other = nil
+	}
+	if err := deleteFileState(out, file, req.PersistPath != ""); err != nil {
+		return nil, perr(err.Error())
+	}
+	switch {
+	case record == "unchanged" || record == "written":
+	case strings.HasPrefix(record, "kept "):
+		out.RecordKept = strings.TrimPrefix(record, "kept ")
+	default:
+		return nil, perr("bad record record " + strconv.Quote(record))
+	}
+	for _, w := range req.Restore {
+		if !seen[w.Key] {
+			return nil, perr("no record for key " + w.Key)
+		}
+	}
 	if ok != (first == nil) {
 		return nil, perr(fmt.Sprintf("end %v does not match %d fail records", ok, len(out.Failed)))
 	}
@@ -351,4 +444,28 @@ func parseDelete(script string, req DeleteRequest, res *sshx.Result) (*DeleteRes
 		return out, first
 	}
 	return out, nil
+}
+
+// deleteFileState reads the delete script's file record: exactly one, and
+// "none" only when no file was asked about. A failed removal has only its
+// fail record.
+func deleteFileState(out *DeleteResult, file string, asked bool) error {
+	switch file {
+	case "removed":
+		out.FileRemoved = true
+	case "foreign":
+		out.FileForeign = true
+	case "absent":
+	case "none":
+		if asked {
+			return fmt.Errorf("file none, but a persisted file was named")
+		}
+	case "":
+		if !slices.Contains(out.Failed, "file") {
+			return fmt.Errorf("no file record")
+		}
+	default:
+		return fmt.Errorf("bad file record %q", file)
+	}
+	return nil
 }

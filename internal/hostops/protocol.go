@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
@@ -48,6 +49,39 @@ func ValidPersistPath(p string) bool {
 	return true
 }
 
+// ValidOwner reports whether name is a resource name the scripts accept as
+// an owner: [a-z0-9][a-z0-9_.-]*, at most 64 bytes.
+func ValidOwner(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i, c := range name {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// encodeLock writes the owner, from and lockwait records.
+func encodeLock(b *bytes.Buffer, owner, from string, wait time.Duration) error {
+	if !ValidOwner(owner) {
+		return fmt.Errorf("invalid owner %q", owner)
+	}
+	fmt.Fprintf(b, "owner %s\n", owner)
+	if from != "" {
+		if !ValidOwner(from) {
+			return fmt.Errorf("invalid previous owner %q", from)
+		}
+		fmt.Fprintf(b, "from %s\n", from)
+	}
+	fmt.Fprintf(b, "lockwait %d\n", max(int64(wait/time.Second), 0))
+	return nil
+}
+
 // oneLine rejects text that would break a line record.
 func oneLine(what, s string) error {
 	if strings.ContainsAny(s, "\n\x00") {
@@ -85,7 +119,7 @@ func encodeRead(req ReadRequest) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func encodeWrites(b *bytes.Buffer, ws []Write) error {
+func encodeWrites(b *bytes.Buffer, op string, ws []Write) error {
 	for _, w := range ws {
 		if !ValidKey(w.Key) {
 			return fmt.Errorf("invalid sysctl key %q", w.Key)
@@ -96,7 +130,7 @@ func encodeWrites(b *bytes.Buffer, ws []Write) error {
 		if err := oneLine("expected value of "+w.Key, w.Expect); err != nil {
 			return err
 		}
-		fmt.Fprintf(b, "w %s %s\nx %s\n", w.Key, w.Value, expectOf(w))
+		fmt.Fprintf(b, "%s %s %s\nx %s\n", op, w.Key, w.Value, expectOf(w))
 	}
 	return nil
 }
@@ -113,13 +147,19 @@ func encodeApply(req ApplyRequest) ([]byte, error) {
 	if req.FileContent != nil && req.RemoveFile {
 		return nil, fmt.Errorf("FileContent and RemoveFile are exclusive")
 	}
+	if err := encodeLock(&b, req.Owner, req.From, req.LockWait); err != nil {
+		return nil, err
+	}
 	if req.PersistPath != "" || req.FileContent != nil || req.RemoveFile {
 		if !ValidPersistPath(req.PersistPath) {
 			return nil, fmt.Errorf("invalid persist path %q", req.PersistPath)
 		}
 		fmt.Fprintf(&b, "persist %s\n", req.PersistPath)
 	}
-	if err := encodeWrites(&b, req.Writes); err != nil {
+	if err := encodeWrites(&b, "w", req.Writes); err != nil {
+		return nil, err
+	}
+	if err := encodeWrites(&b, "r", req.Release); err != nil {
 		return nil, err
 	}
 	if req.FileContent != nil {
@@ -147,6 +187,12 @@ func encodeApply(req ApplyRequest) ([]byte, error) {
 
 func encodeDelete(req DeleteRequest) ([]byte, error) {
 	var b bytes.Buffer
+	if err := encodeLock(&b, req.Owner, "", req.LockWait); err != nil {
+		return nil, err
+	}
+	if req.NoRestore {
+		b.WriteString("norestore\n")
+	}
 	if req.Marker != "" {
 		if strings.ContainsAny(req.Marker, "\n\r") {
 			return nil, fmt.Errorf("invalid marker %q", req.Marker)
@@ -159,7 +205,7 @@ func encodeDelete(req DeleteRequest) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "persist %s\n", req.PersistPath)
 	}
-	if err := encodeWrites(&b, req.Restore); err != nil {
+	if err := encodeWrites(&b, "r", req.Restore); err != nil {
 		return nil, err
 	}
 	b.WriteString("end\n")
@@ -226,11 +272,23 @@ func tail(b []byte, n int) string {
 	return s
 }
 
-// scriptError returns the first "error" record as a *ScriptError.
+// scriptError returns the first "error" record as a *ScriptError, or a
+// *LockError for "error lock <holder> <since> <pid>".
 func scriptError(script string, recs []record) error {
 	for _, r := range recs {
 		if r.op == "error" {
 			code, msg := r.field()
+			if code == "lockfail" {
+				errno, m, _ := strings.Cut(msg, " ")
+				return &WriteError{Path: LockPath, Errno: errno, Message: m, RolledBack: true}
+			}
+			if code == "lock" {
+				f := strings.Fields(msg)
+				for len(f) < 3 {
+					f = append(f, "unknown")
+				}
+				return &LockError{Script: script, Holder: f[0], Since: f[1], PID: f[2]}
+			}
 			return &ScriptError{Script: script, Code: code, Message: msg}
 		}
 	}

@@ -71,23 +71,30 @@ func TestScriptsRejectBadInput(t *testing.T) {
 		script sshx.Script
 		stdin  string
 	}{
-		{"apply slash", ApplyScript, "w net.ipv4/../../../victim 1\nend\n"},
-		{"apply dotdot", ApplyScript, "w net..ipv4.tcp_tw_reuse 1\nend\n"},
-		{"apply trailing dot", ApplyScript, "w net.ipv4. 1\nend\n"},
-		{"apply kernel key", ApplyScript, "w kernel.pid_max 1\nend\n"},
-		{"apply upper", ApplyScript, "w net.IPV4.tcp_tw_reuse 1\nend\n"},
-		{"apply glob", ApplyScript, "w net.ipv4.tcp_* 1\nend\n"},
-		{"apply dollar", ApplyScript, "w net.ipv4.$(touch${IFS}/tmp/x) 1\nend\n"},
-		{"apply tab in key", ApplyScript, "w net.ipv4.tcp_tw_reuse\t1\nend\n"},
-		{"apply bad path", ApplyScript, "persist /etc/sysctl.d/../../victim.conf\ncontent\nl x\nend\n"},
-		{"apply hidden path", ApplyScript, "persist /etc/sysctl.d/.x.conf\ncontent\nl x\nend\n"},
-		{"apply content without path", ApplyScript, "content\nl x\nend\n"},
-		{"apply unknown record", ApplyScript, "w net.ipv4.tcp_tw_reuse 1\nsudo rm -rf /\nend\n"},
-		{"apply truncated", ApplyScript, "w net.ipv4.tcp_tw_reuse 1\nw net.ipv4.tcp_fin_timeout 30\n"},
-		{"apply truncated mid line", ApplyScript, "w net.ipv4.tcp_tw_reuse 1\nw net.ipv4.tcp_fin_timeout 30\nen"},
+		{"apply slash", ApplyScript, "owner x\nw net.ipv4/../../../victim 1\nend\n"},
+		{"apply dotdot", ApplyScript, "owner x\nw net..ipv4.tcp_tw_reuse 1\nend\n"},
+		{"apply trailing dot", ApplyScript, "owner x\nw net.ipv4. 1\nend\n"},
+		{"apply kernel key", ApplyScript, "owner x\nw kernel.pid_max 1\nend\n"},
+		{"apply upper", ApplyScript, "owner x\nw net.IPV4.tcp_tw_reuse 1\nend\n"},
+		{"apply glob", ApplyScript, "owner x\nw net.ipv4.tcp_* 1\nend\n"},
+		{"apply dollar", ApplyScript, "owner x\nw net.ipv4.$(touch${IFS}/tmp/x) 1\nend\n"},
+		{"apply tab in key", ApplyScript, "owner x\nw net.ipv4.tcp_tw_reuse\t1\nend\n"},
+		{"apply bad path", ApplyScript, "owner x\npersist /etc/sysctl.d/../../victim.conf\ncontent\nl x\nend\n"},
+		{"apply hidden path", ApplyScript, "owner x\npersist /etc/sysctl.d/.x.conf\ncontent\nl x\nend\n"},
+		{"apply content without path", ApplyScript, "owner x\ncontent\nl x\nend\n"},
+		{"apply unknown record", ApplyScript, "owner x\nw net.ipv4.tcp_tw_reuse 1\nsudo rm -rf /\nend\n"},
+		{"apply truncated", ApplyScript, "owner x\nw net.ipv4.tcp_tw_reuse 1\nw net.ipv4.tcp_fin_timeout 30\n"},
+		{"apply truncated mid line", ApplyScript, "owner x\nw net.ipv4.tcp_tw_reuse 1\nw net.ipv4.tcp_fin_timeout 30\nen"},
 		{"apply empty", ApplyScript, ""},
-		{"delete slash", DeleteScript, "w net.ipv4/../../victim 0\nend\n"},
-		{"delete truncated", DeleteScript, "w net.ipv4.tcp_tw_reuse 0\n"},
+		{"apply no owner", ApplyScript, "w net.ipv4.tcp_tw_reuse 1\nend\n"},
+		{"apply owner with a space", ApplyScript, "owner a b\nw net.ipv4.tcp_tw_reuse 1\nend\n"},
+		{"apply owner with a dollar", ApplyScript, "owner $(touch${IFS}/tmp/x)\nw net.ipv4.tcp_tw_reuse 1\nend\n"},
+		{"apply bad from", ApplyScript, "owner x\nfrom ../y\nw net.ipv4.tcp_tw_reuse 1\nend\n"},
+		{"apply bad lockwait", ApplyScript, "owner x\nlockwait 1;reboot\nw net.ipv4.tcp_tw_reuse 1\nend\n"},
+		{"apply release kernel key", ApplyScript, "owner x\nr kernel.pid_max 1\nend\n"},
+		{"delete no owner", DeleteScript, "r net.ipv4.tcp_tw_reuse 0\nend\n"},
+		{"delete slash", DeleteScript, "owner x\nr net.ipv4/../../victim 0\nend\n"},
+		{"delete truncated", DeleteScript, "owner x\nr net.ipv4.tcp_tw_reuse 0\n"},
 		{"delete empty", DeleteScript, ""},
 		{"read slash", ReadScript, "key net.ipv4/../../../etc/shadow\nend\n"},
 		{"read dotdot", ReadScript, "key net..x\nend\n"},
@@ -133,11 +140,11 @@ func TestEndMarker(t *testing.T) {
 	}{
 		{ReadScript, "end\n", "end ok"},
 		{ReadScript, "key net.ipv4.tcp_tw_reuse\nfacts\nend\n", "end ok"},
-		{ApplyScript, "end\n", "end ok"},
-		{ApplyScript, "w net.ipv4.tcp_tw_reuse 2\nend\n", "end ok"},
-		{ApplyScript, "w net.ipv4.nope 2\nend\n", "end error"},
-		{DeleteScript, "end\n", "end ok"},
-		{DeleteScript, "persist /etc/sysctl.d/90-x.conf\nw net.ipv4.nope 1\nend\n", "end ok"},
+		{ApplyScript, "owner x\nend\n", "end ok"},
+		{ApplyScript, "owner x\nw net.ipv4.tcp_tw_reuse 2\nend\n", "end ok"},
+		{ApplyScript, "owner x\nw net.ipv4.nope 2\nend\n", "end error"},
+		{DeleteScript, "owner x\nend\n", "end ok"},
+		{DeleteScript, "owner x\npersist /etc/sysctl.d/90-x.conf\nr net.ipv4.nope 1\nend\n", "end ok"},
 		{ReadScript, "", "end error"},
 		{ApplyScript, "", "end error"},
 		{DeleteScript, "", "end error"},
@@ -164,9 +171,9 @@ func TestScriptsHaveNoTempLeftovers(t *testing.T) {
 		tmp := t.TempDir()
 		r := sc.runner(fakeRoot(t))
 		r.Env = append(append([]string{}, r.Env...), "TMPDIR="+tmp)
-		runRaw(t, r, ApplyScript, "w net.ipv4.tcp_tw_reuse 1\nend\n")
-		runRaw(t, r, ApplyScript, "w net.ipv4.nope 1\nend\n")
-		runRaw(t, r, DeleteScript, "w net.ipv4.tcp_tw_reuse 2\nend\n")
+		runRaw(t, r, ApplyScript, "owner x\nw net.ipv4.tcp_tw_reuse 1\nend\n")
+		runRaw(t, r, ApplyScript, "owner x\nw net.ipv4.nope 1\nend\n")
+		runRaw(t, r, DeleteScript, "owner x\nr net.ipv4.tcp_tw_reuse 2\nend\n")
 		if es := dirEntries(t, tmp); len(es) != 0 {
 			t.Errorf("TMPDIR holds %v", es)
 		}
@@ -185,8 +192,8 @@ func (f fakeRunner) Run(context.Context, sshx.Target, sshx.Script, []byte) (*ssh
 
 func TestProtocolErrors(t *testing.T) {
 	ctx := context.Background()
-	okApply := "before net.ipv4.tcp_tw_reuse 2\nwrote net.ipv4.tcp_tw_reuse\nfile none\nend ok\n"
-	applyReq := ApplyRequest{Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1"}}}
+	okApply := "before net.ipv4.tcp_tw_reuse 2\norig net.ipv4.tcp_tw_reuse 2\nwrote net.ipv4.tcp_tw_reuse\nfile none\nrecord written\nend ok\n"
+	applyReq := ApplyRequest{Owner: testOwner, Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1"}}}
 	if _, err := Apply(ctx, fakeRunner{res: &sshx.Result{Stdout: []byte(okApply)}}, noTarget, applyReq); err != nil {
 		t.Fatalf("well-formed output: %v", err)
 	}
@@ -204,6 +211,10 @@ func TestProtocolErrors(t *testing.T) {
 		"killed (exit 137)":   {Stdout: []byte("before net.ipv4.tcp_tw_reuse 2\n"), ExitStatus: 137},
 		"stderr only":         {Stderr: []byte("sh: 1: Syntax error"), ExitStatus: 2},
 		"fail record with ok": {Stdout: []byte("before net.ipv4.tcp_tw_reuse 2\nfail - EIO x\nfile none\nend ok\n")},
+		"missing orig":        {Stdout: []byte("before net.ipv4.tcp_tw_reuse 2\nwrote net.ipv4.tcp_tw_reuse\nfile none\nrecord written\nend ok\n")},
+		"missing record":      {Stdout: []byte("before net.ipv4.tcp_tw_reuse 2\norig net.ipv4.tcp_tw_reuse 2\nfile none\nend ok\n")},
+		"missing file":        {Stdout: []byte("before net.ipv4.tcp_tw_reuse 2\norig net.ipv4.tcp_tw_reuse 2\nrecord written\nend ok\n")},
+		"two file records":    {Stdout: []byte("before net.ipv4.tcp_tw_reuse 2\norig net.ipv4.tcp_tw_reuse 2\nfile none\nfile written\nrecord written\nend ok\n")},
 	} {
 		_, err := Apply(ctx, fakeRunner{res: res}, noTarget, applyReq)
 		var pe *ProtocolError
@@ -220,7 +231,7 @@ func TestProtocolErrors(t *testing.T) {
 	if _, err := Read(ctx, fakeRunner{err: terr}, noTarget, ReadRequest{}); err != terr {
 		t.Errorf("Read transport err = %v", err)
 	}
-	if _, err := Delete(ctx, fakeRunner{err: terr}, noTarget, DeleteRequest{}); err != terr {
+	if _, err := Delete(ctx, fakeRunner{err: terr}, noTarget, DeleteRequest{Owner: testOwner}); err != terr {
 		t.Errorf("Delete transport err = %v", err)
 	}
 
@@ -243,6 +254,10 @@ func TestGoRejectsBadRequests(t *testing.T) {
 	ctx := context.Background()
 	r := fakeRunner{err: errors.New("must not run")}
 	bad := []ApplyRequest{
+		{Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1"}}}, // no owner
+		{Owner: "Bad Owner", Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1"}}},
+		{Owner: testOwner, From: "-x", Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1"}}},
+		{Owner: testOwner, Release: []Write{{Key: "kernel.pid_max", Value: "1"}}},
 		{Writes: []Write{{Key: "kernel.pid_max", Value: "1"}}},
 		{Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1\nw net.ipv4.tcp_fin_timeout 1"}}},
 		{Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1", Expect: "1\n"}}},
@@ -251,7 +266,10 @@ func TestGoRejectsBadRequests(t *testing.T) {
 		{PersistPath: "/etc/sysctl.d/a.conf", FileContent: ptr("x"), RemoveFile: true},
 		{FileContent: ptr("x")},
 	}
-	for _, req := range bad {
+	for i, req := range bad {
+		if i > 2 && req.Owner == "" {
+			req.Owner = testOwner
+		}
 		if _, err := Apply(ctx, r, noTarget, req); err == nil || err.Error() == "must not run" {
 			t.Errorf("Apply(%+v) = %v, want a validation error", req, err)
 		}
@@ -259,7 +277,7 @@ func TestGoRejectsBadRequests(t *testing.T) {
 	if _, err := Read(ctx, r, noTarget, ReadRequest{Keys: []string{"net.ipv4/x"}}); err == nil || err.Error() == "must not run" {
 		t.Errorf("Read with a bad key = %v", err)
 	}
-	if _, err := Delete(ctx, r, noTarget, DeleteRequest{PersistPath: "relative.conf"}); err == nil || err.Error() == "must not run" {
+	if _, err := Delete(ctx, r, noTarget, DeleteRequest{Owner: testOwner, PersistPath: "relative.conf"}); err == nil || err.Error() == "must not run" {
 		t.Errorf("Delete with a bad path = %v", err)
 	}
 }
@@ -300,8 +318,8 @@ func FuzzParseOutput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, out string, exit int) {
 		res := &sshx.Result{Stdout: []byte(out), ExitStatus: exit}
 		_, _ = parseRead("read", ReadRequest{Keys: []string{"net.a"}}, res)
-		_, _ = parseApply("apply", []Write{{Key: "net.a", Value: "1"}}, "/etc/sysctl.d/a.conf", res)
-		_, _ = parseDelete("delete", DeleteRequest{Restore: []Write{{Key: "net.a", Value: "1"}}}, res)
+		_, _ = parseApply("apply", ApplyRequest{Owner: testOwner, Writes: []Write{{Key: "net.a", Value: "1"}}, PersistPath: "/etc/sysctl.d/a.conf"}, res)
+		_, _ = parseDelete("delete", DeleteRequest{Owner: testOwner, Restore: []Write{{Key: "net.a", Value: "1"}}}, res)
 	})
 }
 
@@ -322,7 +340,7 @@ func FuzzFileContent(f *testing.F) {
 		}
 		root := fakeRoot(t)
 		r := LocalRunner{Shell: sh, Root: root}
-		_, err := Apply(context.Background(), r, noTarget, ApplyRequest{PersistPath: persistPath, FileContent: &content})
+		_, err := Apply(context.Background(), r, noTarget, ApplyRequest{Owner: testOwner, PersistPath: persistPath, FileContent: &content})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +370,7 @@ func FuzzValueRoundTrip(f *testing.F) {
 		root := fakeRoot(t)
 		r := LocalRunner{Shell: "dash", Root: root}
 		w := Write{Key: "net.ipv4.tcp_fin_timeout", Value: v}
-		_, err := Apply(context.Background(), r, noTarget, ApplyRequest{Writes: []Write{w}})
+		_, err := Apply(context.Background(), r, noTarget, ApplyRequest{Owner: testOwner, Writes: []Write{w}})
 		norm := strings.Join(strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == '\t' }), " ")
 		if norm == "60" {
 			if err != nil {
@@ -387,5 +405,33 @@ func TestRenderFileOriginalsRoundTrip(t *testing.T) {
 	}
 	if len(ParseOriginals("net.ipv4.tcp_tw_reuse = 1\n# original: bad/key = 1\n")) != 0 {
 		t.Error("ParseOriginals accepted a non-comment or an invalid key")
+	}
+}
+
+// TestDeleteResultMustAccountForEveryKey: a delete whose output ends with a
+// well-formed success marker but does not account for every key asked
+// about, or for the file, is "outcome unknown", never success.
+func TestDeleteResultMustAccountForEveryKey(t *testing.T) {
+	ctx := context.Background()
+	req := DeleteRequest{Owner: testOwner, PersistPath: "/etc/sysctl.d/90-tcp-tuning.conf", Marker: DefaultMarker,
+		Restore: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "2"}, {Key: "net.ipv4.tcp_fin_timeout", Value: "60"}}}
+	ok := "restored net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_fin_timeout\nfile removed\nrecord written\nend ok\n"
+	if _, err := Delete(ctx, fakeRunner{res: &sshx.Result{Stdout: []byte(ok)}}, noTarget, req); err != nil {
+		t.Fatalf("well-formed output: %v", err)
+	}
+	for name, out := range map[string]string{
+		"only the marker":      "end ok\n",
+		"a key missing":        "restored net.ipv4.tcp_tw_reuse\nfile removed\nrecord written\nend ok\n",
+		"a key twice":          "restored net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_fin_timeout\nfile removed\nrecord written\nend ok\n",
+		"no file record":       "restored net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_fin_timeout\nrecord written\nend ok\n",
+		"file none for a path": "restored net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_fin_timeout\nfile none\nrecord written\nend ok\n",
+		"no record record":     "restored net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_fin_timeout\nfile removed\nend ok\n",
+		"a bad key":            "restored net.ipv4.tcp_tw_reuse\nsame net.ipv4.tcp_fin_timeout\nsame ../x\nfile removed\nrecord written\nend ok\n",
+	} {
+		_, err := Delete(ctx, fakeRunner{res: &sshx.Result{Stdout: []byte(out)}}, noTarget, req)
+		var pe *ProtocolError
+		if !errors.As(err, &pe) {
+			t.Errorf("%s: err = %v (%T), want *ProtocolError (outcome unknown)", name, err, err)
+		}
 	}
 }

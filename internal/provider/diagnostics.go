@@ -25,7 +25,17 @@ func hostErrorDiag(op, host string, err error) diag.Diagnostic {
 	var we *hostops.WriteError
 	var pe *hostops.ProtocolError
 	var se *sshx.Error
+	var le *hostops.LockError
+	var oe *hostops.OwnedError
 	switch {
+	case errors.As(err, &le):
+		return diag.NewErrorDiagnostic(summary+": Host Busy",
+			"Another tcp_tuning operation (from this or another Terraform run or state) held the host's lock for the whole wait, "+
+				"so nothing was changed. Run again when it has finished. A lock whose holder died is released by the host itself."+
+				facts("Host", host, "Holder", le.Holder, "Since", le.Since, "Holder PID", le.PID, "Lock", hostops.LockPath))
+	case errors.As(err, &oe):
+		f := rules.OwnedByAnother(oe.Key, oe.Owner)
+		return diag.NewErrorDiagnostic(f.Summary, "Nothing was changed. "+f.Detail+facts("Host", host))
 	case errors.As(err, &we):
 		return writeErrorDiag(summary, host, we)
 	case errors.As(err, &pe):

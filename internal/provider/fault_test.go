@@ -56,10 +56,10 @@ resource "tcp_tuning" "t" {
 ` + body + "\n}\n"
 }
 
-// tuning is a set of managed values: HCL attribute -> sysctl key -> value.
-type tuning []struct{ attr, key, value string }
+// settingSet is a set of managed values: HCL attribute -> sysctl key -> value.
+type settingSet []struct{ attr, key, value string }
 
-func (tu tuning) hcl() string {
+func (tu settingSet) hcl() string {
 	var b strings.Builder
 	for _, s := range tu {
 		fmt.Fprintf(&b, "  %s = %s\n", s.attr, s.value)
@@ -70,7 +70,7 @@ func (tu tuning) hcl() string {
 // liveState describes what a host holds for tu's keys: "new" when every
 // live value and the persisted file match tu, "old" when every live value
 // equals before and the file is absent, otherwise a description of the mix.
-func liveState(h *lab.Host, tu tuning, before map[string]string, oldFile string) (string, error) {
+func liveState(h *lab.Host, tu settingSet, before map[string]string, oldFile string) (string, error) {
 	liveNew, liveOld := 0, 0
 	var mix []string
 	for _, s := range tu {
@@ -103,7 +103,7 @@ func liveState(h *lab.Host, tu tuning, before map[string]string, oldFile string)
 }
 
 // expectLive checks every value of tu is live and persisted on h.
-func expectLive(h *lab.Host, tu tuning) error {
+func expectLive(h *lab.Host, tu settingSet) error {
 	for _, s := range tu {
 		got, err := h.Sysctl(s.key)
 		if err != nil {
@@ -171,7 +171,7 @@ const upperBound = 90 * time.Second
 
 func TestAccFault_threeOfTwentyHostsDown(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 20})
-	tu := tuning{
+	tu := settingSet{
 		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "31"},
 		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "7"},
 	}
@@ -271,13 +271,13 @@ func TestAccFault_hostNeverSpeaksSSH(t *testing.T) {
 
 // cutTunings are the two configurations the connection-cut tests apply:
 // A first, then B, whose apply is cut. aVals are A's values by key.
-func cutTunings() (a, b tuning, aVals map[string]string) {
-	a = tuning{
+func cutTunings() (a, b settingSet, aVals map[string]string) {
+	a = settingSet{
 		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "41"},
 		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "4"},
 		{"somaxconn", "net.core.somaxconn", "1111"},
 	}
-	b = tuning{
+	b = settingSet{
 		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "42"},
 		{"tcp_keepalive_probes", "net.ipv4.tcp_keepalive_probes", "5"},
 		{"somaxconn", "net.core.somaxconn", "2222"},
@@ -343,7 +343,7 @@ func cutDuringApply(t *testing.T, h *lab.Host, thenRun bool) <-chan struct{} {
 type trueStatePlanned struct {
 	addr string
 	h    *lab.Host
-	tu   tuning
+	tu   settingSet
 }
 
 func (c trueStatePlanned) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
@@ -470,7 +470,7 @@ func TestAccFault_connectionCutDuringApply(t *testing.T) {
 // is live the test cuts every connection of the host. The returned function
 // reports, after the apply, whether the cut happened and how many values
 // were live when it did.
-func cutBetweenWrites(t *testing.T, h *lab.Host, tu tuning, before map[string]string) func() (cut bool, newAtCut int) {
+func cutBetweenWrites(t *testing.T, h *lab.Host, tu settingSet, before map[string]string) func() (cut bool, newAtCut int) {
 	t.Helper()
 	var keys []string
 	for _, s := range tu {
@@ -580,7 +580,7 @@ func TestAccFault_connectionCutBetweenWrites(t *testing.T) {
 func TestAccFault_hostKeyChanged(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 3})
 	orig := originals(t, f, "net.ipv4.tcp_keepalive_intvl")
-	tu := tuning{{"tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_intvl", "33"}}
+	tu := settingSet{{"tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_intvl", "33"}}
 	bad := f.Hosts[1]
 	if err := bad.RotateHostKey(); err != nil {
 		t.Fatal(err)
@@ -629,7 +629,7 @@ func TestAccFault_bastionMaxStartups(t *testing.T) {
 	const hosts = 20
 	f := startFleet(t, lab.Options{Hosts: hosts, Bastion: true, BastionMaxStartups: "3", MaxSessions: 1})
 	orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.core.somaxconn")
-	tu := tuning{
+	tu := settingSet{
 		{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "37"},
 		{"somaxconn", "net.core.somaxconn", "3333"},
 	}
@@ -825,7 +825,7 @@ resource "tcp_tuning" "t" {
 	}
 	run("apply", "-auto-approve", "-input=false", "-no-color")
 	for _, h := range f.Hosts {
-		if err := expectLive(h, tuning{{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "39"}}); err != nil {
+		if err := expectLive(h, settingSet{{"tcp_fin_timeout", "net.ipv4.tcp_fin_timeout", "39"}}); err != nil {
 			t.Error(err)
 		}
 	}

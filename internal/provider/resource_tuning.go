@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,6 +36,7 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/hostops"
 	"github.com/tcptune/terraform-provider-tcp/internal/rules"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+	"github.com/tcptune/terraform-provider-tcp/internal/tuning"
 )
 
 var (
@@ -287,6 +289,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 
+	// A replacement (rename, new priority, create_before_destroy) may take
+	// over the keys of the resource it replaces. Terraform plans the new
+	// object a second time without the prior state; the name travels in
+	// the private state, which Create also sees (see NewProtocol6).
+	replaces := replacedName(ctx, req, resp, state)
+
 	// Host-aware rules, on facts read from the host (reusing the refresh's
 	// read when this process just made it).
 	if !plan.settingsKnown() || plan.Host.IsUnknown() || plan.PersistPath.IsUnknown() || r.data == nil || r.data.unknown || r.data.pool == nil {
@@ -318,14 +326,55 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		}
 		r.data.remember(t, plan.PersistPath.ValueString(), keys, res)
 	}
-	if state == nil && res.File != nil {
-		// A replacement plans its new object while the old one's file is
-		// still there, so this is only a warning at plan time; apply
-		// checks again after the old object is gone.
+	if state == nil && res.File != nil && !ownFile(res.File, plan.Name.ValueString(), replaces) {
 		d := fileInTheWayDiag(label, res.File)
 		resp.Diagnostics.AddAttributeWarning(path.Root("name"), d.Summary(), d.Detail())
 	}
-	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), hostFacts(res, plan)), label)...)
+	f := hostFacts(res, plan)
+	f.Replaces = replaces
+	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), f), label)...)
+}
+
+// privateReplaces is the private state key that names the resource a
+// planned object replaces.
+const privateReplaces = "replaces"
+
+// replacedName returns the name of the resource this plan replaces, and
+// keeps it in the planned private state: from the prior state when this
+// plan replaces it, or from the private state of the first pass when
+// Terraform plans the replacement again without a prior state.
+func replacedName(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, state *tuningModel) string {
+	name := ""
+	if state != nil && len(resp.RequiresReplace) > 0 {
+		name = state.Name.ValueString()
+	} else if state == nil && req.Private != nil {
+		if b, _ := req.Private.GetKey(ctx, privateReplaces); len(b) > 0 {
+			_ = json.Unmarshal(b, &name)
+		}
+	}
+	if name != "" && hostops.ValidOwner(name) && resp.Private != nil {
+		b, _ := json.Marshal(name)
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplaces, b)...)
+		return name
+	}
+	return ""
+}
+
+// replacesAtApply is the name a create replaces, from its planned private
+// state.
+func replacesAtApply(ctx context.Context) string {
+	var name string
+	if b := plannedPrivate(ctx, privateReplaces); len(b) > 0 && json.Unmarshal(b, &name) == nil && hostops.ValidOwner(name) {
+		return name
+	}
+	return ""
+}
+
+// ownFile reports whether a persisted file found where a new resource
+// would write is its own: written under its name (an interrupted earlier
+// run) or by the resource it replaces.
+func ownFile(f *hostops.SysctlFile, name, replaces string) bool {
+	return f.Managed && (f.Name == name || (replaces != "" && f.Name == replaces))
 }
 
 // Keys every host read includes, because host-aware rules need them.
@@ -412,6 +461,11 @@ func hostFacts(res *hostops.ReadResult, m tuningModel) rules.HostFacts {
 	for _, sf := range res.SysctlFiles {
 		f.SysctlFiles = append(f.SysctlFiles, rules.SysctlFile{Path: sf.Path, Values: sf.Values, Managed: sf.Managed, Name: sf.Name})
 	}
+	f.UID, f.ProcReadOnly = res.UID, res.ProcReadOnly
+	f.Owners = map[string]string{}
+	for _, e := range res.Record {
+		f.Owners[e.Key] = e.Owner
+	}
 	return f
 }
 
@@ -420,30 +474,13 @@ func (r *tuningResource) readTimeout(ctx context.Context, m tuningModel) time.Du
 	return d
 }
 
-// writes builds the host writes for a desired key -> canonical map.
-func writesFor(desired map[string]string) []hostops.Write {
-	var ws []hostops.Write
-	for _, k := range slices.Sorted(maps.Keys(desired)) {
-		ws = append(ws, writeFor(k, desired[k]))
-	}
-	return ws
-}
-
-func writeFor(key, canonical string) hostops.Write {
-	kind := catalog.KindString
-	if s, ok := catalog.ByKey(key); ok {
-		kind = s.Kind
-	}
-	return hostops.Write{Key: key, Value: catalog.KernelValue(kind, canonical), Expect: canonical}
-}
-
 // preflight reads the host and runs the host-aware rules again at apply.
 // The final plan that Terraform makes just before an apply reads the host
 // in the same provider process; the apply reuses that read when it is this
 // recent instead of making another round trip.
 const applyFactsTTL = 30 * time.Second
 
-func (r *tuningResource) preflight(ctx context.Context, m tuningModel, keys []string, label string, t sshx.Target, op string) (*hostops.ReadResult, diag.Diagnostics) {
+func (r *tuningResource) preflight(ctx context.Context, m tuningModel, replaces string, keys []string, label string, t sshx.Target, op string) (*hostops.ReadResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	res := r.data.recallWithin(t, m.PersistPath.ValueString(), keys, applyFactsTTL)
 	if res == nil {
@@ -454,20 +491,10 @@ func (r *tuningResource) preflight(ctx context.Context, m tuningModel, keys []st
 			return nil, diags
 		}
 	}
-	diags.Append(findingDiags(rules.Host(m.rulesConfig(), hostFacts(res, m)), label)...)
+	f := hostFacts(res, m)
+	f.Replaces = replaces
+	diags.Append(findingDiags(rules.Host(m.rulesConfig(), f), label)...)
 	return res, diags
-}
-
-func liveCanonical(res *hostops.ReadResult, key string) (string, bool) {
-	ks, ok := res.Keys[key]
-	if !ok || !ks.Exists {
-		return "", false
-	}
-	c, err := catalog.CanonicalForKey(key, ks.Value)
-	if err != nil {
-		return "", false
-	}
-	return c, true
 }
 
 func (r *tuningResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -495,9 +522,10 @@ func (r *tuningResource) Update(ctx context.Context, req resource.UpdateRequest,
 }
 
 // apply brings the host to plan: one read (facts and current values, for
-// the host-aware rules and original values), then one all-or-nothing apply.
-// prior is the state before an update, nil on create. Keys the plan no
-// longer manages get their original values back.
+// the host-aware rules and original values), then one all-or-nothing apply
+// under the host lock. prior is the state before an update, nil on create.
+// The decisions (originals, given-back keys, what to keep when the outcome
+// is unknown) are internal/tuning's; this translates.
 func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tuningModel, timeout time.Duration, op string, out *tfsdk.State, diags *diag.Diagnostics) {
 	diags.Append(r.data.ready()...)
 	if diags.HasError() {
@@ -508,83 +536,108 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 
 	t, label := r.ids(plan)
 	// One operation at a time per host in this process, so two resources
-	// of one apply see each other's files.
+	// of one apply see each other's files (the host lock holds across
+	// processes).
 	defer r.data.lockHost(t)()
 	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
 	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
-	desired, err := plan.desired()
+	spec, err := specOf(plan)
 	if err != nil {
 		diags.AddError("Invalid TCP Tuning", err.Error())
 		return
 	}
-	var oldDesired map[string]string
-	originals := map[string]string{}
+	var pr *tuning.Prior
 	if prior != nil {
-		oldDesired, _ = prior.desired()
-		originals = mapStrings(prior.OriginalValues)
+		pr = priorOf(*prior)
+	} else {
+		spec.Replaces = replacesAtApply(ctx)
 	}
-	res, pdiags := r.preflight(ctx, plan, readKeys(slices.Sorted(maps.Keys(desired)), slices.Sorted(maps.Keys(oldDesired))), label, t, op)
+	keys := readKeys(slices.Sorted(maps.Keys(spec.Desired)))
+	if pr != nil {
+		keys = readKeys(slices.Sorted(maps.Keys(spec.Desired)), slices.Sorted(maps.Keys(pr.Desired)))
+	}
+	res, pdiags := r.preflight(ctx, plan, spec.Replaces, keys, label, t, op)
 	diags.Append(pdiags...)
 	if diags.HasError() {
 		return
 	}
-	if prior == nil && res.File != nil {
+	if prior == nil && res.File != nil && !ownFile(res.File, spec.Name, spec.Replaces) {
 		diags.Append(fileInTheWayDiag(label, res.File))
 		return
 	}
-	// Originals are captured once, before this resource first changes a key.
-	for k := range desired {
-		if _, ok := originals[k]; !ok {
-			if v, ok := liveCanonical(res, k); ok {
-				originals[k] = v
-			}
+	if prior == nil {
+		if rec := tuning.OwnedBy(res, spec.Name); len(rec) > 0 {
+			diags.AddWarning("Recovered an Interrupted Run",
+				"The host's own record already held original values for this resource's name, left by an earlier run that "+
+					"was interrupted after the host changed (or by this tuning's previous state). They are kept as the original values, "+
+					"so destroy restores the values from before the first apply."+facts("Host", label, "Record", hostops.RecordPath, "Keys", recordKeys(rec)))
 		}
 	}
-	writes := writesFor(desired)
-	keepOriginals := maps.Clone(originals)
-	removed := map[string]string{}
-	for _, k := range slices.Sorted(maps.Keys(oldDesired)) {
-		if _, still := desired[k]; still {
-			continue
-		}
-		removed[k] = oldDesired[k]
-		if orig, ok := originals[k]; ok {
-			writes = append(writes, writeFor(k, orig))
-		}
-		delete(originals, k)
-	}
-	plan.KernelRelease = types.StringValue(res.KernelRelease)
-	plan.OriginalValues = stringMapValue(originals)
-
-	areq := hostops.ApplyRequest{Writes: writes, PersistPath: plan.PersistPath.ValueString()}
-	if plan.Persist.ValueBool() {
-		content := renderFile(plan, desired, originals)
-		areq.FileContent = &content
-	} else if prior != nil {
-		areq.RemoveFile = true
-	}
-	ares, err := hostops.Apply(ctx, r.data.pool, t, areq)
+	applied, err := tuning.Apply(ctx, r.data.pool, t, spec, pr, res)
 	r.data.forget(t, plan.PersistPath.ValueString())
 	if err != nil {
-		diags.Append(hostErrorDiag(op, label, err))
-		if outcomeUnknown(err) {
-			// The host may hold the new values: record the plan with the
-			// original values captured above, so they are never lost, and
-			// keep managing removed keys until their restore is known to
-			// be done. The next refresh reads the host's real values and
-			// shows what is left to do (a new resource is also tainted).
+		var f *tuning.Failure
+		cause := err
+		if errors.As(err, &f) {
+			cause = f.Err
+		}
+		diags.Append(hostErrorDiag(op, label, cause))
+		if f != nil && f.Keep != nil {
+			// The host may hold the new values: record what it may hold,
+			// with every original known, so nothing is lost. The next
+			// refresh reads the host's real values and shows what is
+			// left to do (a new resource is also tainted).
 			st := plan
 			st.Ints = maps.Clone(plan.Ints)
-			for k, v := range removed {
-				st.setKeyValue(k, v)
+			for k, v := range f.Keep.Desired {
+				if _, planned := spec.Desired[k]; !planned {
+					st.setKeyValue(k, v)
+				}
 			}
-			st.OriginalValues = stringMapValue(keepOriginals)
+			st.OriginalValues = stringMapValue(f.Keep.Originals)
+			st.KernelRelease = types.StringValue(res.KernelRelease)
 			diags.Append(setTuning(ctx, out, st)...)
 		}
 		return
 	}
-	tflog.Debug(ctx, "tcp_tuning applied", map[string]any{"host": label, "written": ares.Wrote, "file_written": ares.FileWritten})
+	if applied.RecordKept != "" {
+		diags.AddWarning("Host Record Not Shrunk",
+			"The settings were applied, but the host's record of original values could not be rewritten at the end; it still lists "+
+				"keys that were given back. This is harmless: the next apply or destroy of this resource tidies it."+
+				facts("Host", label, "Record", hostops.RecordPath, "Error", applied.RecordKept))
+	}
+	plan.KernelRelease = types.StringValue(res.KernelRelease)
+	plan.OriginalValues = stringMapValue(applied.Originals)
+	tflog.Debug(ctx, "tcp_tuning applied", map[string]any{"host": label, "written": applied.Wrote, "released": applied.Released})
 	diags.Append(setTuning(ctx, out, plan)...)
+}
+
+// specOf translates a model into what the host should hold.
+func specOf(m tuningModel) (tuning.Spec, error) {
+	desired, err := m.desired()
+	return tuning.Spec{
+		Name:        m.Name.ValueString(),
+		PersistPath: persistPathFor(m.Priority.ValueInt64(), m.Name.ValueString()),
+		Persist:     m.Persist.ValueBool(),
+		Desired:     desired,
+	}, err
+}
+
+// priorOf translates the state before an update.
+func priorOf(m tuningModel) *tuning.Prior {
+	spec, _ := specOf(m)
+	if !m.PersistPath.IsNull() && m.PersistPath.ValueString() != "" {
+		spec.PersistPath = m.PersistPath.ValueString()
+	}
+	return &tuning.Prior{Spec: spec, Originals: mapStrings(m.OriginalValues)}
+}
+
+func recordKeys(es []hostops.RecordEntry) string {
+	var ks []string
+	for _, e := range es {
+		ks = append(ks, e.Key)
+	}
+	return strings.Join(ks, ", ")
 }
 
 // begin checks that hosts can be reached, decodes the model and bounds the
@@ -609,25 +662,6 @@ func unreachable(err error) bool {
 		return true
 	}
 	return false
-}
-
-// outcomeUnknown reports whether a failed operation may have changed the host.
-func outcomeUnknown(err error) bool {
-	var pe *hostops.ProtocolError
-	if errors.As(err, &pe) {
-		return true
-	}
-	var we *hostops.WriteError
-	if errors.As(err, &we) {
-		return !we.RolledBack
-	}
-	return sshx.KindOf(err) == sshx.KindOutcomeUnknown
-}
-
-// renderFile is the persisted file: our settings, plus the original values
-// as comments so an import can recover them.
-func renderFile(m tuningModel, desired, originals map[string]string) string {
-	return hostops.RenderFile(hostops.DefaultMarker, m.Name.ValueString(), desired, originals)
 }
 
 func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -679,7 +713,7 @@ func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, res
 	}
 	for _, k := range slices.Sorted(maps.Keys(desired)) {
 		want := desired[k]
-		live, ok := liveCanonical(res, k)
+		live, ok := tuning.LiveCanonical(res, k)
 		if !ok {
 			resp.Diagnostics.AddWarning("Managed Key Missing on Host",
 				"The host's kernel no longer has a key this resource manages (was the kernel changed?). The next apply will fail on it; remove the setting or check the host."+
@@ -705,7 +739,55 @@ func (r *tuningResource) Read(ctx context.Context, req resource.ReadRequest, res
 		// The persisted file is gone: show it as drift of persist.
 		state.Persist = types.BoolValue(false)
 	}
+	resp.Diagnostics.Append(r.recoverFromRecord(&state, res, label)...)
 	resp.Diagnostics.Append(setTuning(ctx, &resp.State, state)...)
+}
+
+// recoverFromRecord brings state in line with the host's own record: the
+// host's originals win over the ones in state, and keys the record gives
+// this resource that state does not manage (an apply interrupted after the
+// host changed) join state with their live value, so the next plan shows
+// them going back to their originals.
+func (r *tuningResource) recoverFromRecord(state *tuningModel, res *hostops.ReadResult, label string) diag.Diagnostics {
+	var diags diag.Diagnostics
+	mine := tuning.OwnedBy(res, state.Name.ValueString())
+	if len(mine) == 0 {
+		return diags
+	}
+	orig := mapStrings(state.OriginalValues)
+	if orig == nil {
+		orig = map[string]string{}
+	}
+	managed := map[string]bool{}
+	for _, k := range state.managedKeys() {
+		managed[k] = true
+	}
+	var recovered []hostops.RecordEntry
+	for _, e := range mine {
+		c, err := catalog.CanonicalForKey(e.Key, e.Value)
+		if err != nil {
+			continue
+		}
+		orig[e.Key] = c
+		if managed[e.Key] {
+			continue
+		}
+		live, ok := tuning.LiveCanonical(res, e.Key)
+		if ok && state.setKeyValue(e.Key, live) {
+			recovered = append(recovered, e)
+		} else {
+			delete(orig, e.Key)
+		}
+	}
+	state.OriginalValues = stringMapValue(orig)
+	if len(recovered) > 0 {
+		diags.AddWarning("Recovered Keys From the Host Record",
+			"The host's own record says this resource changed keys that its state does not know, left by a run that was interrupted "+
+				"after the host changed. They are back in state with their live values and their recorded originals; the plan shows what "+
+				"the configuration wants for them (a key no longer configured goes back to its original)."+
+				facts("Host", label, "Record", hostops.RecordPath, "Keys", recordKeys(recovered)))
+	}
+	return diags
 }
 
 // readImport rebuilds an imported resource from its persisted file.
@@ -730,8 +812,20 @@ func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) dia
 		}
 	}
 	if file == nil {
+		if rec := tuning.OwnedBy(res, name); len(rec) > 0 {
+			// persist = false leaves no file: the host's record knows.
+			importBase(ctx, state, t, res, persistPathFor(defaultPriority, name), false)
+			for _, e := range rec {
+				if live, ok := tuning.LiveCanonical(res, e.Key); !ok || !state.setKeyValue(e.Key, live) {
+					diags.AddWarning("Setting Not Imported", "A key of the host's record could not be read as a setting and was left out."+facts("Host", label, "Key", e.Key))
+				}
+			}
+			r.recoverFromRecord(state, res, label)
+			return diags
+		}
 		diags.AddError("Cannot Import TCP Tuning",
-			"No file managed by this provider with this name was found in /etc/sysctl.d on the host, so there is nothing to import. "+
+			"No file managed by this provider with this name was found in /etc/sysctl.d on the host, and the host's record of original "+
+				"values has no key for this name, so there is nothing to import. "+
 				"Check the name in the import ID (user@host:port/name) or create the resource instead."+facts("Host", label, "Name", name))
 		return diags
 	}
@@ -741,22 +835,7 @@ func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) dia
 		prio = defaultPriority
 	}
 	state.Priority = types.Int64Value(prio)
-	state.PersistPath = types.StringValue(file.Path)
-	state.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, name))
-	state.KernelRelease = types.StringValue(res.KernelRelease)
-	state.Persist = types.BoolValue(true)
-	state.RestoreOnDestroy = types.BoolValue(true)
-	state.BehindNAT = types.BoolValue(true)
-	state.Extra = types.MapNull(types.StringType)
-	state.PortRange = types.ObjectNull(portRangeAttrTypes)
-	state.ReservedPorts = types.SetNull(types.StringType)
-	state.ServicePorts = types.SetNull(types.Int64Type)
-	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.Object.AttributeTypes(ctx))}
-	for _, s := range catalog.All() {
-		if s.Kind == catalog.KindInt {
-			state.Ints[s.Attribute] = types.Int64Null()
-		}
-	}
+	importBase(ctx, state, t, res, file.Path, true)
 	full := res.File
 	if full == nil || full.Path != file.Path {
 		// Another priority than the default: read that file in full.
@@ -778,7 +857,34 @@ func (r *tuningResource) readImport(ctx context.Context, state *tuningModel) dia
 		}
 	}
 	state.OriginalValues = stringMapValue(hostops.ParseOriginals(full.Content))
+	// The host's record wins over the file's comments.
+	r.recoverFromRecord(state, res, label)
 	return diags
+}
+
+// importBase sets what every import starts from: the identity and the
+// defaults, every setting unset.
+func importBase(ctx context.Context, state *tuningModel, t sshx.Target, res *hostops.ReadResult, persistPath string, persist bool) {
+	name := state.Name.ValueString()
+	if state.Priority.IsNull() || state.Priority.IsUnknown() {
+		state.Priority = types.Int64Value(defaultPriority)
+	}
+	state.PersistPath = types.StringValue(persistPath)
+	state.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, name))
+	state.KernelRelease = types.StringValue(res.KernelRelease)
+	state.Persist = types.BoolValue(persist)
+	state.RestoreOnDestroy = types.BoolValue(true)
+	state.BehindNAT = types.BoolValue(true)
+	state.Extra = types.MapNull(types.StringType)
+	state.PortRange = types.ObjectNull(portRangeAttrTypes)
+	state.ReservedPorts = types.SetNull(types.StringType)
+	state.ServicePorts = types.SetNull(types.Int64Type)
+	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.Object.AttributeTypes(ctx))}
+	for _, s := range catalog.All() {
+		if s.Kind == catalog.KindInt {
+			state.Ints[s.Attribute] = types.Int64Null()
+		}
+	}
 }
 
 func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
@@ -790,18 +896,26 @@ func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest,
 
 	t, label := r.ids(state)
 	defer r.data.lockHost(t)()
-	// Only a file this provider wrote (it carries the marker) is removed.
-	dreq := hostops.DeleteRequest{PersistPath: state.PersistPath.ValueString(), Marker: hostops.DefaultMarker}
-	if state.RestoreOnDestroy.ValueBool() {
-		orig := mapStrings(state.OriginalValues)
-		for _, k := range slices.Sorted(maps.Keys(orig)) {
-			dreq.Restore = append(dreq.Restore, writeFor(k, orig[k]))
-		}
-	}
-	_, err := hostops.Delete(ctx, r.data.pool, t, dreq)
+	// Only a file this provider wrote (it carries the marker) is removed;
+	// every key the host's record gives this resource goes back, state's
+	// originals serving where the record lacks one.
+	spec := priorOf(state).Spec
+	dres, err := tuning.Delete(ctx, r.data.pool, t, spec, mapStrings(state.OriginalValues), state.RestoreOnDestroy.ValueBool())
 	r.data.forget(t, state.PersistPath.ValueString())
 	if err != nil {
 		resp.Diagnostics.Append(hostErrorDiag("Delete TCP Tuning", label, err))
+		return
+	}
+	for k, owner := range dres.Other {
+		resp.Diagnostics.AddWarning("Key Left to Its New Owner",
+			"This resource's key is now managed by another tcp_tuning resource (for example the one that replaced it with "+
+				"create_before_destroy), so it was not restored."+facts("Host", label, "Key", k, "Owner", owner))
+	}
+	if dres.RecordKept != "" {
+		resp.Diagnostics.AddWarning("Host Record Not Shrunk",
+			"The values were restored and the file removed, but the host's record could not be rewritten; its entries for this "+
+				"resource stay until a resource of this name is applied or destroyed again."+
+				facts("Host", label, "Record", hostops.RecordPath, "Error", dres.RecordKept))
 	}
 }
 

@@ -60,6 +60,23 @@ type HostFacts struct {
 	// OwnName is this resource's name. Managed files with this name are
 	// this resource's own (an earlier priority) and are not conflicts.
 	OwnName string
+	// Replaces is the name of a resource this one replaces (a rename, or
+	// create_before_destroy): its files and keys are not conflicts either.
+	Replaces string
+	// Owners maps a key to the resource the host's record says owns it
+	// (see hostops.RecordPath). A key owned by another name is an error.
+	Owners map[string]string
+	// UID is the user the host scripts run as (-1: unknown); a user other
+	// than root cannot write /proc/sys.
+	UID int
+	// ProcReadOnly says /proc/sys is mounted read-only (many containers).
+	ProcReadOnly bool
+}
+
+// own reports whether a resource name is this resource's (or the one it
+// replaces).
+func (f HostFacts) own(name string) bool {
+	return name != "" && (name == f.OwnName || name == f.Replaces)
 }
 
 // Host runs the rules that need facts read from a host: keys missing or
@@ -80,7 +97,10 @@ func Host(c Config, f HostFacts) []Finding {
 		case !fact.Exists:
 			out = append(out, keyMissing(k, f.KernelRelease))
 		case !fact.Writable:
-			out = append(out, keyReadOnly(k, f.KernelRelease))
+			out = append(out, keyReadOnly(k, f))
+		}
+		if owner, ok := f.Owners[k]; ok && !f.own(owner) {
+			out = append(out, ownedByAnother(k, owner))
 		}
 	}
 
@@ -172,7 +192,7 @@ func Host(c Config, f HostFacts) []Finding {
 	for _, k := range keys {
 		conflict := false
 		for _, file := range f.SysctlFiles {
-			if !file.Managed || file.Path == f.OwnPath || (f.OwnName != "" && file.Name == f.OwnName) {
+			if !file.Managed || file.Path == f.OwnPath || f.own(file.Name) {
 				continue
 			}
 			if _, ok := fileValue(file, k); ok {
@@ -185,7 +205,7 @@ func Host(c Config, f HostFacts) []Finding {
 		}
 		var others []SysctlFile
 		for _, file := range f.SysctlFiles {
-			if f.OwnName != "" && file.Managed && file.Name == f.OwnName {
+			if file.Managed && f.own(file.Name) {
 				continue
 			}
 			others = append(others, file)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostops"
 )
 
 // Facts renders the "Name: value" lines that end a diagnostic detail, from
@@ -343,13 +344,44 @@ func keyMissing(k, kernel string) Finding {
 		detail(text, "Key", k, "Kernel", kernelText(kernel)))
 }
 
-func keyReadOnly(k, kernel string) Finding {
+func keyReadOnly(k string, f HostFacts) Finding {
+	switch {
+	case f.ProcReadOnly:
+		return errorAt(pathForKey(k), "Sysctl Key Is Read-Only on Host",
+			detail(fmt.Sprintf("/proc/sys is mounted read-only on this host (as in many containers), so %s "+
+				"cannot be written there. Tune the host or virtual machine that owns this network namespace, "+
+				"or run the container with a writable /proc/sys.", k),
+				"Key", k, "Kernel", kernelText(f.KernelRelease)))
+	case f.UID > 0:
+		return errorAt(pathForKey(k), "SSH User Cannot Write /proc/sys",
+			detail(fmt.Sprintf("This user cannot write /proc/sys without sudo: the host scripts run as uid %d, "+
+				"and only root can write %s. Connect as root, or set sudo = true in the provider block "+
+				"(with a passwordless sudo rule for this user).", f.UID, k),
+				"Key", k, "UID", itoa(int64(f.UID)), "Kernel", kernelText(f.KernelRelease)))
+	}
 	return errorAt(pathForKey(k), "Sysctl Key Is Read-Only on Host",
 		detail(fmt.Sprintf("%s exists on this host but cannot be written there (EACCES). Keys "+
 			"that are global to the machine are read-only inside a network namespace or "+
 			"container. Remove the setting, or manage it where it is writable (the host's "+
 			"initial network namespace).", k),
-			"Key", k, "Kernel", kernelText(kernel)))
+			"Key", k, "Kernel", kernelText(f.KernelRelease)))
+}
+
+// OwnedByAnother is the finding for a key the host's record gives to
+// another resource (also worded for the apply that finds it so).
+func OwnedByAnother(k, owner string) Finding {
+	return ownedByAnother(k, owner)
+}
+
+func ownedByAnother(k, owner string) Finding {
+	return errorAt(pathForKey(k), "Key Owned by Another tcp_tuning Resource",
+		detail(fmt.Sprintf("The host's own record (%s) says that the tcp_tuning resource named %q "+
+			"manages %s on this host, in this or another Terraform state. A key has one owner per host: "+
+			"manage it in that resource, or destroy that resource first. If no state has that resource "+
+			"any more (its state was lost), bring it back with terraform import ADDRESS "+
+			"'user@host:port/%s', then destroy it or remove the setting there: its original value is "+
+			"restored from the host's record.", hostops.RecordPath, owner, k, owner),
+			"Key", k, "Owner", owner))
 }
 
 func rangeBelowUnprivileged(r PortRange, start int64, kernel string) Finding {

@@ -1,29 +1,45 @@
-# apply.sh: all-or-nothing apply of live sysctl values and the persisted file.
+# apply.sh: all-or-nothing apply of live sysctl values and the persisted file,
+# under the host-wide lock, with every original value in the host's record
+# before the first live write.
 #
 # Input records (stdin), terminated by "end" (without it nothing is changed):
+#   owner <name>       the resource (required): owner of the keys it writes
+#   from <name>        a resource this one replaces: its keys may be taken over
+#   lockwait <s>       seconds to wait for the lock (default 30)
 #   persist <path>     the persisted file (absolute host path, *.conf)
 #   w <key> <value>    write <value> to /proc/sys/<key> (value: rest of line)
-#   x <expect>         what the kernel prints back for the preceding w
+#   r <key> <value>    give <key> back: its recorded original, else <value>
+#   x <expect>         what the kernel prints back for the preceding w or r
 #   content            a new file text follows (absent: leave the file alone)
 #   l <text>           one line of the new file text
 #   noeol              the new text does not end with a newline
 #   rm                 remove the persisted file
 #   end
+# Keys of the record that the owner holds and that are neither written nor
+# given back here are given back too (left by an interrupted run).
 # Output records, then "end ok" (exit 0) or "end error" (exit 1 or 2):
-#   before <key> <value>        value of every requested key before any change
+#   before <key> <value>        value of every key read before any change
+#   orig <key> <value>          the recorded original of every w key
 #   wrote <key>                 written (only on success)
+#   released <key>              given back and dropped from the record
+#   gone <key>                  given back: the kernel lacks it (dropped)
+#   other <key> <owner>         not given back: another resource owns it now
 #   file none|unchanged|written|removed|absent
-#   fail <key>|- <errno> <msg>  the failing step ("-" = the persisted file)
+#   record unchanged|written|kept <errno>   (kept: the final shrink failed)
+#   fail <key>|-|@record <errno> <msg>  the failing step (EOWNED: <msg> is
+#                               the owner; "-" = the persisted file)
 #   rollback ok | rollback failed <key|file>...
-#   error <code> <msg>          input or setup error; nothing was changed
+#   error <code> <msg>          input, setup or lock error; nothing was changed
 #
-# Steps: validate all input; read every key (fail on ENOENT before any
-# change); skip keys already at their expected value; replace the file
-# atomically when its bytes differ (temp in the target's directory, fsync,
-# rename; a symlink's target is replaced and the link kept); write each
-# live value, then read all of them back (so a later write that changed an
-# earlier key is caught too). Any failure restores every written key and
-# the previous file before reporting.
+# Steps: validate all input; take the lock; load the record; read every key
+# (fail on ENOENT of a w key before any change); refuse a w key another
+# resource owns; record the original of every w key not recorded yet and
+# write the record; replace the file atomically when its bytes differ (temp
+# in the target's directory, fsync, rename; a symlink's target is replaced
+# and the link kept); write each live value, then read all of them back (so
+# a later write that changed an earlier key is caught too); drop the given
+# back keys from the record last. Any failure restores every written key,
+# the previous file and the previous record before reporting.
 #
 # Fork-light: the keys are read with one awk (read_values), values are
 # written with the printf builtin, and nothing runs per key on success.
@@ -31,6 +47,9 @@
 setup_work
 
 n=0
+owner=
+from=
+lockwait=30
 persist=
 content=
 pend=
@@ -43,7 +62,7 @@ while IFS= read -r line; do
 	split_first "$line"
 	op=$HEAD rest=$TAIL
 	case $op in
-	persist | w | x)
+	persist | w | r | x | owner | from | lockwait)
 		input_record "$op" "$rest" || break
 		;;
 	content)
@@ -86,6 +105,26 @@ fi
 if { [ -n "$content" ] || [ -n "$rmfile" ]; } && [ -z "$persist" ]; then
 	input_error "no persist path"
 fi
+[ -n "$owner" ] || input_error "no owner record"
+
+lock_take "$owner" "$lockwait"
+rec_load
+# The owner's other recorded keys are given back too.
+rec_mine "$owner"
+for k in $MINE; do
+	i=1
+	while [ "$i" -le "$n" ]; do
+		IFS= read -r ik <"$W/k.$i"
+		[ "$ik" != "$k" ] || break
+		i=$((i + 1))
+	done
+	[ "$i" -gt "$n" ] || continue
+	n=$((n + 1))
+	printf '%s\n' "$k" >"$W/k.$n"
+	printf 'r\n' >"$W/t.$n"
+	: >"$W/v.$n"
+	: >"$W/x.$n"
+done
 
 JOURNAL=
 WROTE=
@@ -138,6 +177,11 @@ rollback() {
 		esac
 	done
 	JOURNAL=
+	if [ -z "$RBFAIL" ]; then
+		rec_undo
+	else
+		rec_commit
+	fi
 	case $FSTATE in
 	replaced) mv -f "$BAK" "$T" 2>/dev/null || RBFAIL="$RBFAIL file" ;;
 	created) rm -f "$T" 2>/dev/null || RBFAIL="$RBFAIL file" ;;
@@ -167,19 +211,43 @@ chk_intr() {
 }
 
 # 1. Current values of every key, before any change: the keys up to the
-# first one that is a directory or missing, read together; then, in input
-# order, "before" for each and the failure at the first bad key.
+# first w key that is a directory or missing, read together (a missing r key
+# is gone: nothing to give back); then, in input order, "before" for each
+# and the failure at the first bad key. A given-back key takes its recorded
+# original when the owner holds it, and is left alone when another
+# resource owns it now.
 todo=
 list=
 bad=
+gone=
+rel=
 i=1
 while [ "$i" -le "$n" ]; do
 	IFS= read -r k <"$W/k.$i"
+	IFS= read -r t <"$W/t.$i"
 	key_path "$k"
 	p="$P/sys$KP"
 	if [ -d "$p" ] || [ ! -e "$p" ]; then
+		if [ "$t" = r ]; then
+			if rec_get "$k" && [ "$RO" != "$owner" ]; then
+				printf 'other %s %s\n' "$k" "$RO" >>"$W/other"
+			else
+				gone="$gone $i"
+			fi
+			i=$((i + 1))
+			continue
+		fi
 		bad=$i
 		break
+	fi
+	if [ "$t" = r ] && rec_get "$k"; then
+		if [ "$RO" != "$owner" ]; then
+			printf 'other %s %s\n' "$k" "$RO" >>"$W/other"
+			i=$((i + 1))
+			continue
+		fi
+		printf '%s\n' "$RV" >"$W/v.$i"
+		printf '%s\n' "$RV" >"$W/x.$i"
 	fi
 	list="$list $i"
 	i=$((i + 1))
@@ -188,6 +256,7 @@ done
 read_values $list
 for i in $list; do
 	IFS= read -r k <"$W/k.$i"
+	IFS= read -r t <"$W/t.$i"
 	if ! value_of "$i"; then
 		key_path "$k"
 		read_error "$P/sys$KP"
@@ -195,6 +264,18 @@ for i in $list; do
 	fi
 	printf '%s\n' "$CUR" >"$W/b.$i"
 	printf 'before %s %s\n' "$k" "$CUR"
+	if [ "$t" = w ]; then
+		if ! rec_get "$k"; then
+			rec_put "$k" "$owner" "$CUR"
+			RV=$CUR
+		elif [ "$RO" != "$owner" ]; then
+			[ -n "$from" ] && [ "$RO" = "$from" ] || fail "$k" EOWNED "$RO"
+			rec_put "$k" "$owner" "$RV"
+		fi
+		printf 'orig %s %s\n' "$k" "$RV"
+	else
+		rel="$rel $i"
+	fi
 	IFS= read -r x <"$W/x.$i"
 	same_value "$CUR" "$x" || todo="$todo $i"
 done
@@ -206,6 +287,15 @@ if [ -n "$bad" ]; then
 		fail "$k" EISDIR "$p is a directory, not a sysctl"
 	fi
 	fail "$k" ENOENT "$p: No such file or directory (unknown to this kernel or not in this network namespace)"
+fi
+chk_intr
+
+# The originals are on the host before anything changes.
+RSTAT=unchanged
+if [ "$REC" != "$REC0" ]; then
+	lock_note
+	rec_save || fail @record "$ERRNO" "$RECF: $MSG"
+	RSTAT=written
 fi
 chk_intr
 
@@ -226,6 +316,7 @@ if [ -n "$content" ]; then
 	if [ -f "$T" ] && same_file "$W/new" "$T"; then
 		FILE=unchanged
 	else
+		lock_note
 		if [ ! -d "$D" ]; then
 			mkdir -p "$D" 2>"$W/err" || {
 				errmsg
@@ -259,14 +350,17 @@ if [ -n "$content" ]; then
 					fail - "$ERRNO" "backup: $MSG"
 				}
 			fi
-			FSTATE=replaced
+			fs=replaced
 		else
-			FSTATE=created
+			fs=created
 		fi
 		mv -f "$TMPF" "$T" 2>"$W/err" || {
 			errmsg
+			[ -z "$BAK" ] || rm -f "$BAK"
+			BAK=
 			fail - "$ERRNO" "rename: $MSG"
 		}
+		FSTATE=$fs
 		TMPF=
 		sync_path "$D"
 		FILE=written
@@ -279,6 +373,7 @@ elif [ -n "$rmfile" ]; then
 		if [ -d "$F" ] && [ ! -L "$F" ]; then
 			fail - EISDIR "$F: Is a directory"
 		fi
+		lock_note
 		BAK="$D/.${F##*/}.tcp-tuning-old.$$"
 		rm -f "$BAK"
 		mv -f "$F" "$BAK" 2>"$W/err" || {
@@ -296,6 +391,7 @@ fi
 chk_intr
 
 # 3. Live values, then all of them read back together.
+[ -z "$todo" ] || lock_note
 for i in $todo; do
 	chk_intr
 	IFS= read -r k <"$W/k.$i"
@@ -322,11 +418,35 @@ for i in $todo; do
 done
 chk_intr
 
-# 4. Commit: drop the backup.
+# 4. Commit: drop the backups, then the given-back keys from the record.
 [ -z "$BAK" ] || rm -f "$BAK"
+rec_commit
 for i in $WROTE; do
 	IFS= read -r k <"$W/k.$i"
-	printf 'wrote %s\n' "$k"
+	IFS= read -r t <"$W/t.$i"
+	[ "$t" != w ] || printf 'wrote %s\n' "$k"
 done
+for i in $rel $gone; do
+	IFS= read -r k <"$W/k.$i"
+	rec_del "$k"
+done
+for i in $rel; do
+	IFS= read -r k <"$W/k.$i"
+	printf 'released %s\n' "$k"
+done
+for i in $gone; do
+	IFS= read -r k <"$W/k.$i"
+	printf 'gone %s\n' "$k"
+done
+[ ! -f "$W/other" ] || while IFS= read -r l; do printf '%s\n' "$l"; done <"$W/other"
+if [ "$REC" != "$REC0" ]; then
+	if rec_save; then
+		RSTAT=written
+	else
+		RSTAT="kept $ERRNO"
+	fi
+	rec_commit
+fi
 printf 'file %s\n' "$FILE"
+printf 'record %s\n' "$RSTAT"
 finish ok 0

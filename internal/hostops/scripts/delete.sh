@@ -1,34 +1,49 @@
-# delete.sh: put original values back and remove the persisted file.
+# delete.sh: give every key of a resource back and remove its persisted
+# file, under the host-wide lock; the host's record is shrunk last.
 # Harmless when already done: keys already at their value are skipped, keys
 # the kernel no longer has are reported as gone, a missing file is fine.
 #
 # Input records (stdin), terminated by "end" (without it nothing is changed):
+#   owner <name>       the resource (required)
+#   lockwait <s>       seconds to wait for the lock (default 30)
 #   marker <text>      remove the file only when its first line is exactly this
 #   persist <path>     the persisted file to remove (the link itself when it is a symlink)
-#   w <key> <value>    value to restore
-#   x <expect>         what the kernel prints back for the preceding w
+#   r <key> <value>    a key to give back: its recorded original, else <value>
+#   x <expect>         what the kernel prints back for the preceding r
+#   norestore          drop the owner's record entries without writing values
 #   end
+# Every key the record says the owner holds is given back too.
 # Output records, then "end ok" (exit 0) or "end error" (exit 1 or 2):
-#   restored <key> | same <key> | gone <key>
+#   restored <key> | same <key> | gone <key> | kept <key>   (kept: norestore)
+#   other <key> <owner>          another resource owns it now: left alone
 #   file removed|absent|none|foreign   (foreign: not ours by its marker, left alone)
-#   fail <key>|- <errno> <msg>   (every key is still attempted)
-#   error <code> <msg>           input or setup error; nothing was changed
+#   record unchanged|written|kept <errno>
+#   fail <key>|- <errno> <msg>   (every key is still attempted; the record
+#                                is then left as it was)
+#   error <code> <msg>           input, setup or lock error; nothing was changed
+# Every key of the input and of the owner's record entries gets exactly
+# one of the key records, in that order.
 
 setup_work
 
 n=0
+owner=
+from=
+lockwait=30
 persist=
 marker=
+norestore=
 gotend=
 inerr=
 while IFS= read -r line; do
 	split_first "$line"
 	op=$HEAD rest=$TAIL
 	case $op in
-	persist | w | x)
+	persist | r | x | owner | lockwait)
 		input_record "$op" "$rest" || break
 		;;
 	marker) marker=$rest ;;
+	norestore) norestore=1 ;;
 	end)
 		gotend=1
 		break
@@ -41,6 +56,26 @@ while IFS= read -r line; do
 done
 [ -z "$inerr" ] || input_error "$inerr"
 [ -n "$gotend" ] || input_error "input truncated: no end record"
+[ -n "$owner" ] || input_error "no owner record"
+
+lock_take "$owner" "$lockwait"
+lock_note
+rec_load
+# The owner's recorded keys that the input lacks are given back too.
+rec_mine "$owner"
+for k in $MINE; do
+	i=1
+	while [ "$i" -le "$n" ]; do
+		IFS= read -r ik <"$W/k.$i"
+		[ "$ik" != "$k" ] || break
+		i=$((i + 1))
+	done
+	[ "$i" -gt "$n" ] || continue
+	n=$((n + 1))
+	printf '%s\n' "$k" >"$W/k.$n"
+	: >"$W/v.$n"
+	: >"$W/x.$n"
+done
 
 # Fork-light: the keys are read with one awk before the writes and with one
 # after them; each key's record goes to $W/s.N and they are printed in input
@@ -49,13 +84,26 @@ done
 # restored like the others.
 bad=
 list=
+mine=
 i=1
 while [ "$i" -le "$n" ]; do
 	IFS= read -r k <"$W/k.$i"
 	key_path "$k"
 	p="$P/sys$KP"
+	if rec_get "$k"; then
+		if [ "$RO" != "$owner" ]; then
+			printf 'other %s %s\n' "$k" "$RO" >"$W/s.$i"
+			i=$((i + 1))
+			continue
+		fi
+		mine="$mine $i"
+		printf '%s\n' "$RV" >"$W/v.$i"
+		printf '%s\n' "$RV" >"$W/x.$i"
+	fi
 	if [ -d "$p" ] || [ ! -e "$p" ]; then
 		printf 'gone %s\n' "$k" >"$W/s.$i"
+	elif [ -n "$norestore" ]; then
+		printf 'kept %s\n' "$k" >"$W/s.$i"
 	else
 		list="$list $i"
 	fi
@@ -174,7 +222,21 @@ else
 	printf 'file none\n'
 fi
 
+# The record last: only when every key and the file are done.
 if [ -n "$bad" ]; then
+	printf 'record unchanged\n'
 	finish error 1
+fi
+for i in $mine; do
+	IFS= read -r k <"$W/k.$i"
+	rec_del "$k"
+done
+if [ "$REC" = "$REC0" ]; then
+	printf 'record unchanged\n'
+elif rec_save; then
+	rec_commit
+	printf 'record written\n'
+else
+	printf 'record kept %s\n' "$ERRNO"
 fi
 finish ok 0

@@ -1,5 +1,6 @@
 # lib.sh: prelude shared by read.sh, apply.sh and delete.sh; Go prepends it
-# to each of them, so every operation is still one self-contained sh -c body.
+# (and record.sh to apply.sh and delete.sh), so every operation is still one
+# self-contained sh -c body.
 # POSIX sh only (dash, busybox ash, bash). No eval, no command is ever built
 # from input: input values are data in variables and files, always quoted.
 #
@@ -310,7 +311,7 @@ setup_work() {
 		printf 'error tmp cannot create a temporary directory\nend error\n'
 		exit 2
 	fi
-	trap 'rm -rf "$W"' EXIT
+	trap 'lock_release; rm -rf "$W"' EXIT
 	trap '' HUP PIPE
 	INTR=
 	trap 'INTR=1' INT TERM
@@ -345,9 +346,12 @@ split_first() {
 }
 
 # input_record OP REST handles the input records apply and delete share:
-# "persist PATH", "w KEY VALUE" (a write, numbered n in $W) and "x EXPECT"
-# (what the kernel should print back for the last write). It returns
-# non-zero with inerr set on invalid input.
+# "persist PATH", "w KEY VALUE" (a write, numbered n in $W, its kind in
+# $W/t.N), "r KEY VALUE" (a key to give back: VALUE is used only when the
+# record has no entry for KEY), "x EXPECT" (what the kernel should print back
+# for the last w or r), "owner NAME" (the resource), "from NAME" (a resource
+# this one replaces, whose keys it may take over) and "lockwait SECONDS".
+# It returns non-zero with inerr set on invalid input.
 input_record() {
 	case $1 in
 	persist)
@@ -357,7 +361,7 @@ input_record() {
 		}
 		persist=$2
 		;;
-	w)
+	w | r)
 		split_first "$2"
 		k=$HEAD v=$TAIL
 		valid_key "$k" || {
@@ -368,6 +372,23 @@ input_record() {
 		printf '%s\n' "$k" >"$W/k.$n"
 		printf '%s\n' "$v" >"$W/v.$n"
 		printf '%s\n' "$v" >"$W/x.$n"
+		printf '%s\n' "$1" >"$W/t.$n"
+		;;
+	owner | from)
+		valid_owner "$2" || {
+			inerr="invalid $1: $2"
+			return 1
+		}
+		if [ "$1" = owner ]; then owner=$2; else from=$2; fi
+		;;
+	lockwait)
+		case $2 in
+		"" | *[!0123456789]*)
+			inerr="invalid lockwait: $2"
+			return 1
+			;;
+		esac
+		lockwait=$2
 		;;
 	x)
 		[ "$n" -gt 0 ] || {
@@ -378,3 +399,10 @@ input_record() {
 		;;
 	esac
 }
+
+# The host's record and lock (see record.sh), beside the persisted files.
+SD="$E/etc/sysctl.d"
+RECF="$SD/.tcp-tuning.record"
+LOCKF="$SD/.tcp-tuning.lock"
+LOCKED=
+lock_release() { :; }

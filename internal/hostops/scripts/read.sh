@@ -17,6 +17,10 @@
 #   nofile <path>                    the persisted file does not exist
 #   unpriv <n>                       net.ipv4.ip_unprivileged_port_start
 #   listen <port>                    TCP port in LISTEN (IPv4 or IPv6), once each
+#   uid <n>                          the effective uid the script runs as
+#   procro                           /proc/sys is mounted read-only
+#   own <key> <owner> <value>        an entry of the host's record (see
+#                                    record.sh); its key is read as well
 #   error <code> <msg>
 #
 # Fork-light: the shell only tests paths and reads the (regular) sysctl.d
@@ -236,6 +240,40 @@ if [ -r /proc/self/status ]; then
 fi
 [ -n "$uid" ] || uid=$(id -u 2>/dev/null)
 
+# The host's record: its entries are reported, and their keys read too (a
+# run interrupted after the host changed may have left keys state lacks).
+own=
+if [ -f "$RECF" ] && [ -r "$RECF" ]; then
+	while IFS= read -r l; do
+		case $l in
+		"o "*) ;;
+		*) continue ;;
+		esac
+		split_first "${l#o }"
+		valid_key "$HEAD" || continue
+		own="${own}p own ${l#o }$NL"
+		case " $keys " in
+		*" $HEAD "*) ;;
+		*) keys="$keys $HEAD" ;;
+		esac
+	done <"$RECF"
+fi
+
+# procro: /proc/sys (or /proc) is mounted read-only, as in many containers.
+procro=
+if [ -r "$P/self/mounts" ]; then
+	while read -r m_dev m_dir m_type m_opt m_rest; do
+		case $m_dir in
+		/proc | /proc/sys) ;;
+		*) continue ;;
+		esac
+		case ",$m_opt," in
+		*,ro,*) procro=1 ;;
+		*,rw,*) [ "$m_dir" != /proc/sys ] || procro= ;;
+		esac
+	done <"$P/self/mounts"
+fi
+
 # directives fast|slow: everything AWK_READ is to do, in output order. slow
 # reads the keys in the shell, one ls and one cat per key.
 directives() {
@@ -279,6 +317,9 @@ directives() {
 		fi
 	done
 	printf 'keysdone\n'
+	printf 'p uid %s\n' "$uid"
+	[ -z "$procro" ] || printf 'p procro\n'
+	[ -z "$own" ] || printf '%s' "$own"
 
 	if [ -n "$persist" ]; then
 		if [ -L "$E$persist" ] || [ -e "$E$persist" ]; then
