@@ -83,7 +83,7 @@ func TestDeleteContinuesPastFailures(t *testing.T) {
 		root := fakeRoot(t)
 		writeFile(t, filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf"), "x\n")
 		setImmutable(t, filepath.Join(root, "proc/sys/net/ipv4/tcp_tw_reuse"))
-		req := DeleteRequest{Owner: testOwner, 
+		req := DeleteRequest{Owner: testOwner,
 			Restore: []Write{
 				{Key: "net.ipv4.tcp_tw_reuse", Value: "0"},
 				{Key: "net.ipv4.tcp_fin_timeout", Value: "45"},

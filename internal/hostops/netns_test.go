@@ -79,7 +79,7 @@ func TestRealKernelNetns(t *testing.T) {
 		}
 
 		content := RenderFile(DefaultMarker, "netns", map[string]string{"net.ipv4.tcp_fin_timeout": "33"}, nil)
-		ar, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, 
+		ar, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner,
 			Writes:      []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: "33"}},
 			PersistPath: persistPath, FileContent: &content,
 		})
@@ -92,7 +92,7 @@ func TestRealKernelNetns(t *testing.T) {
 
 		// EINVAL on the second key: the first is rolled back, the file kept.
 		other := RenderFile(DefaultMarker, "netns", map[string]string{"net.ipv4.tcp_fin_timeout": "44", "net.ipv4.tcp_tw_reuse": "7"}, nil)
-		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner, 
+		_, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: testOwner,
 			Writes:      []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: "44"}, {Key: "net.ipv4.tcp_tw_reuse", Value: "7"}},
 			PersistPath: persistPath, FileContent: &other,
 		})
@@ -117,7 +117,7 @@ func TestRealKernelNetns(t *testing.T) {
 			t.Errorf("tcp_mem: err = %v, want ENOENT", err)
 		}
 
-		dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: testOwner, 
+		dr, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: testOwner,
 			Restore: []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: orig}}, PersistPath: persistPath,
 		})
 		if err != nil || !dr.FileRemoved || len(dr.Restored) != 1 {
