@@ -87,8 +87,8 @@ type Report struct {
 	RateAssumptions string
 	// Rates are the per-second rates of a sampled read; nil without a
 	// sample.
-	Rates *Rates
-	TWBuckets                       TWBuckets
+	Rates     *Rates
+	TWBuckets TWBuckets
 	// Counters: TcpExt TW, TWKilled, TWRecycled, TCPTimeWaitOverflow and
 	// every TcpExt counter starting with "TW" or containing "TimeWait" (any
 	// case), and Tcp ActiveOpens, PassiveOpens, CurrEstab; cumulative since

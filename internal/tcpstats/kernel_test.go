@@ -135,12 +135,12 @@ func TestExhaustionSeconds(t *testing.T) {
 		inUse, usable int64
 		want          float64
 	}{
-		{100, 60, 0, 28232, -1},                                   // 6,000 steady: fits
-		{470.5, 60, 0, 28232, -1},                                 // exactly at the bound
-		{1000, 60, 10000, 28232, 60 * math.Log(50000.0 / 31768)}, // the closed form
-		{1000, 60, 28232, 28232, 0},                               // already full
-		{1000, 1, 0, 500, 1 * math.Log(1000.0 / 500)},             // reuse: hold = delay
-		{10, 60, 5, 0, 0},                                         // no usable port
+		{100, 60, 0, 28232, -1},                                // 6,000 steady: fits
+		{470.5, 60, 0, 28232, -1},                              // exactly at the bound
+		{1000, 60, 10000, 28232, 60 * math.Log(50000.0/31768)}, // the closed form
+		{1000, 60, 28232, 28232, 0},                            // already full
+		{1000, 1, 0, 500, 1 * math.Log(1000.0/500)},            // reuse: hold = delay
+		{10, 60, 5, 0, 0},                                      // no usable port
 	} {
 		if got := exhaustionSeconds(c.rate, c.hold, c.inUse, c.usable); math.Abs(got-c.want) > 1e-9 {
 			t.Errorf("exhaustionSeconds(%v, %v, %d, %d) = %v, want %v", c.rate, c.hold, c.inUse, c.usable, got, c.want)
