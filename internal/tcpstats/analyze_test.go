@@ -3,6 +3,8 @@ package tcpstats
 import (
 	"maps"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -325,5 +327,25 @@ func TestGroupAndPercent(t *testing.T) {
 		if got := percent(c.n, c.d); got != c.want {
 			t.Errorf("percent(%d, %d) = %d, want %d", c.n, c.d, got, c.want)
 		}
+	}
+}
+
+// TestDocsQuoteTheCode: the recommendation the data source page quotes is
+// the sentence Analyze prints for that case, word for word.
+func TestDocsQuoteTheCode(t *testing.T) {
+	s := baseSnapshot()
+	s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 27900}}
+	s.TimeWaitByDestination = []DestinationCount{{"10.0.0.5", 6379, 27500}}
+	r := Analyze(s)
+	if len(r.Recommendations) != 1 {
+		t.Fatalf("recommendations %q", r.Recommendations)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "templates", "data-sources", "stats.md.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	if !strings.Contains(doc, "*"+r.Recommendations[0]+".*") {
+		t.Errorf("templates/data-sources/stats.md.tmpl does not quote the recommendation as printed:\n%s", r.Recommendations[0])
 	}
 }
