@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -112,5 +115,32 @@ func TestKernelFactsInDocs(t *testing.T) {
 		if !strings.Contains(delay.MarkdownDescription(), s) {
 			t.Errorf("tcp_tw_reuse_delay description lacks %q: %s", s, delay.MarkdownDescription())
 		}
+	}
+}
+
+// TestDocsRateTables: every "| low–high ... | usable | ... rate |" row of the
+// rate tables in the docs is UsablePorts and SustainableRate of that range
+// (the source of those numbers), rounded either way.
+func TestDocsRateTables(t *testing.T) {
+	row := regexp.MustCompile(`(?m)^\s*\| (\d+)–(\d+)[^|]*\| ([\d,]+) \| [^|]*?([\d,]+) \|$`)
+	n := 0
+	for _, f := range []string{"data-sources/stats.md.tmpl", "guides/diagnosing-time-wait.md.tmpl"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "templates", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+			n++
+			atoi := func(s string) int64 { v, _ := strconv.ParseInt(strings.ReplaceAll(s, ",", ""), 10, 64); return v }
+			lo, hi, usable, rate := atoi(m[1]), atoi(m[2]), atoi(m[3]), atoi(m[4])
+			want := UsablePorts(lo, hi, nil)
+			r := SustainableRate(want, false, 0)
+			if usable != want || (rate != int64(math.Floor(r)) && rate != int64(math.Round(r))) {
+				t.Errorf("%s: %q: want %d usable ports and about %.1f/s", f, m[0], want, r)
+			}
+		}
+	}
+	if n < 6 {
+		t.Errorf("found %d rate table rows, want the 3 of each page", n)
 	}
 }
