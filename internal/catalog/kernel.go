@@ -47,6 +47,18 @@ var (
 	TimestampOffsetsPerPairSince = Release{4, 11}
 )
 
+// FleetKernels are kernel releases real fleets run, oldest first: Amazon
+// Linux 2 (4.14), Ubuntu 18.04 (4.15), RHEL 8 (4.18), Debian 10 (4.19),
+// Ubuntu 20.04 (5.4), Debian 11 (5.10), Ubuntu 22.04 (5.15), Debian 12
+// (6.1), Ubuntu 24.04 (6.8), the last release without tcp_tw_reuse_delay
+// (6.13), the first with it (6.14) and the development machines' 6.18.
+// The rules and the tcp_stats analysis render their golden texts for each.
+var FleetKernels = []string{
+	"4.14.355-275.572.amzn2.x86_64", "4.15.0-213-generic", "4.18.0-553.el8_10.x86_64", "4.19.0-27-amd64",
+	"5.4.0-200-generic", "5.10.0-33-amd64", "5.15.0-126-generic", "6.1.0-28-amd64", "6.8.0-45-generic",
+	"6.13.12", "6.14.0-15-generic", "6.18.0",
+}
+
 // TimestampOffsetsPerConnectionCommit is the 2026 commit that gives
 // tcp_timestamps = 1 a random offset per connection again.
 const TimestampOffsetsPerConnectionCommit = "165573e41f2f"

@@ -69,6 +69,11 @@ func TestKernelFacts(t *testing.T) {
 		"6.18.0":                        {2, ReuseLoopback, true, false, true, 1000, fresh},
 		"4.9.0-19-amd64":                {0, ReuseAll, false, true, false, 2000, old},
 	}
+	for _, rel := range FleetKernels {
+		if _, ok := cases[rel]; !ok {
+			t.Errorf("fleet kernel %s has no pinned facts here", rel)
+		}
+	}
 	for rel, w := range cases {
 		f := FactsFor(rel)
 		if !f.Known {

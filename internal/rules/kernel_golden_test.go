@@ -9,16 +9,6 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 )
 
-// goldenKernels are the kernels real fleets run (Amazon Linux 2, Ubuntu
-// 18.04, RHEL 8, Debian 10, Ubuntu 20.04, Debian 11, Ubuntu 22.04, Debian
-// 12, Ubuntu 24.04), the last without and the first with
-// tcp_tw_reuse_delay, and this machine's kernel (6.18).
-var goldenKernels = []string{
-	"4.14.355-275.572.amzn2.x86_64", "4.15.0-213-generic", "4.18.0-553.el8_10.x86_64", "4.19.0-27-amd64",
-	"5.4.0-200-generic", "5.10.0-33-amd64", "5.15.0-126-generic", "6.1.0-28-amd64", "6.8.0-45-generic",
-	"6.13.12", "6.14.0-15-generic", "6.18.0",
-}
-
 // kernelFacts derives a host's facts from the kernel facts table: the key
 // set (tcp_tw_reuse_delay from 6.14, tcp_tw_recycle before 4.12) and the
 // defaults of a fresh namespace.
@@ -46,7 +36,7 @@ func TestKernelGolden(t *testing.T) {
 		{"tcp_tw_reuse = 2, tcp_tw_reuse_delay = 500", Config{Ints: ints("tcp_tw_reuse", 2, "tcp_tw_reuse_delay", 500), ReservedPortsSet: true, ReservedPorts: reserved, BehindNAT: true}},
 		{"tcp_tw_reuse = 1", Config{Ints: ints("tcp_tw_reuse", 1), ReservedPortsSet: true, ReservedPorts: reserved, BehindNAT: true}},
 	}
-	for _, rel := range goldenKernels {
+	for _, rel := range catalog.FleetKernels {
 		t.Run(rel, func(t *testing.T) {
 			k := catalog.FactsFor(rel)
 			var b strings.Builder

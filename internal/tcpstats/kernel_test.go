@@ -14,15 +14,6 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
-// goldenKernels: Amazon Linux 2, Ubuntu 18.04, RHEL 8, Debian 10, Ubuntu
-// 20.04, Debian 11, Ubuntu 22.04, Debian 12, Ubuntu 24.04, the last kernel
-// without and the first with tcp_tw_reuse_delay, and this machine's (6.18).
-var goldenKernels = []string{
-	"4.14.355-275.572.amzn2.x86_64", "4.15.0-213-generic", "4.18.0-553.el8_10.x86_64", "4.19.0-27-amd64",
-	"5.4.0-200-generic", "5.10.0-33-amd64", "5.15.0-126-generic", "6.1.0-28-amd64", "6.8.0-45-generic",
-	"6.13.12", "6.14.0-15-generic", "6.18.0",
-}
-
 // kernelSnapshot is a host on release rel with the kernel's defaults (key
 // set and values derived from the kernel facts table; tcp_max_tw_buckets of
 // a 1 GiB VM), a Redis on loopback and one on the network both near
@@ -66,7 +57,7 @@ func renderReport(r *Report) string {
 // testdata/kernels/<release>.golden, and the sentences that depend on the
 // version asserted.
 func TestAnalyzeKernels(t *testing.T) {
-	for _, rel := range goldenKernels {
+	for _, rel := range catalog.FleetKernels {
 		t.Run(rel, func(t *testing.T) {
 			k := catalog.FactsFor(rel)
 			r := Analyze(kernelSnapshot(rel))
