@@ -185,13 +185,19 @@ func TestDemo(t *testing.T) {
 		step int
 		want []string
 	}{
-		{4, []string{"Outputs:", `"worst_destination" = "127.0.0.1:6379"`, "more than 80% of its usable ephemeral ports"}},
+		{4, []string{"Outputs:", `"worst_destination" = "127.0.0.1:6379"`, "more than 80% of its usable ephemeral ports",
+			`"tw_reuse" = "off"`, `"rate_without_reuse" = 16`, `"port_reuse_ceiling" = 0`}},
+		{2, []string{"the default 2 already reuses TIME_WAIT ports for"}},
 		{5, []string{"Error: TIME_WAIT Recycling Breaks Clients Behind NAT"}},
 		{7, []string{"Apply complete! Resources: 3 added, 0 changed, 0 destroyed.",
 			"web-1: range 10000 65001, tw_reuse 1, file 90-tcp-tuning.conf",
 			"web-2: range 10000 65001, tw_reuse 1, file 90-tcp-tuning.conf",
 			"web-3: range 10000 65001, tw_reuse 1, file 90-tcp-tuning.conf"}},
-		{9, []string{"Outputs:", "recommendations = {", "terraform plan again: No changes"}},
+		// 55,002 ports: 916/s without reuse beside the reuse ceiling,
+		// named as such.
+		{9, []string{"Outputs:", "recommendations = {", "terraform plan again: No changes",
+			`"tw_reuse" = "all destinations"`, `"rate_without_reuse" = 916`, `"port_reuse_ceiling" = 55002`,
+			"a theoretical ceiling", `"time_wait_taken_over" = `}},
 		{10, []string{"Destroy complete! Resources: 3 destroyed.",
 			"web-1: range 40000 40999, tw_reuse 0, files: \n",
 			"web-2: range 40000 40999, tw_reuse 0, files: \n",

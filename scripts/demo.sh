@@ -117,6 +117,9 @@ for i in 1 2 3; do
 		'echo 40000 40999 > /proc/sys/net/ipv4/ip_local_port_range; echo 0 > /proc/sys/net/ipv4/tcp_tw_reuse'
 done
 note "(a narrow range so the demo is quick; the arithmetic is the same with the default 28,232 ports)"
+note "(tcp_tw_reuse = 0 on purpose: on Linux 4.18+ the default 2 already reuses TIME_WAIT ports for"
+note " loopback destinations, so this loopback Redis would not run out; 0 is what a Redis on another"
+note " host gets with that default, and the default itself before Linux 4.18)"
 
 # load HOST: 1300 new connections to 127.0.0.1:6379 from inside web-HOST,
 # each closed by the client; sets attempted, succeeded, failed, eaddrnotavail.
@@ -176,6 +179,10 @@ done
 
 headline "tcp_stats after: headroom per destination, and a second plan that changes nothing"
 tf apply -auto-approve -no-color -var apply_tuning=true 2>&1 | sed -n '/^Outputs:/,$p' | sed 's/^/   /'
+note "   rate_without_reuse: usable ports / 60 s of TIME_WAIT, what one destination sustains without reuse"
+note "   (when this host closes first, from one source address); port_reuse_ceiling: usable ports / the"
+note "   reuse delay of this kernel (reuse_delay), a theoretical ceiling now that tcp_tw_reuse = 1, not a"
+note "   rate the host will sustain; time_wait_taken_over (TcpExt TWRecycled) counts TIME_WAIT takeovers"
 rc=0
 tf plan -detailed-exitcode -no-color -var apply_tuning=true >"$WORK/replan.txt" 2>&1 || rc=$?
 case $rc in

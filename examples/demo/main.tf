@@ -53,8 +53,10 @@ resource "tcp_tuning" "web" {
 
   service_ports = [6379, 8080]
 
-  # Reuse TIME_WAIT ports for new outgoing connections once they are 1 s old
-  # (needs TCP timestamps, on by default), and widen the ephemeral range.
+  # Let new outgoing connections take over TIME_WAIT ports to every
+  # destination once the reuse delay has passed (tcp_tw_reuse_delay, 1 s by
+  # default, on Linux 6.14+; a fixed rule of about a second before), which
+  # needs TCP timestamps (on by default), and widen the ephemeral range.
   tcp_tw_reuse            = 1
   ip_local_port_range     = { min = 10000, max = 65001 }
   ip_local_reserved_ports = ["6379", "8080"]
@@ -68,8 +70,16 @@ output "time_wait" {
       worst_destination = "${s.port_exhaustion.address}:${s.port_exhaustion.port}"
       ports_in_use      = "${s.port_exhaustion.in_use} of ${s.port_exhaustion.usable} usable"
       exhaustion_ratio  = s.port_exhaustion.ratio
-      max_rate_per_dest = floor(s.max_connection_rate_per_destination)
-      twrecycled        = lookup(s.counters, "TWRecycled", 0)
+      tw_reuse          = s.tw_reuse
+      # usable ports / 60 s: what one destination sustains without reuse.
+      rate_without_reuse = floor(s.connection_rate_without_reuse)
+      # usable ports / reuse delay, 0 when reuse is off: a theoretical
+      # ceiling, not a rate the host will sustain.
+      port_reuse_ceiling = floor(s.port_reuse_ceiling)
+      reuse_delay        = s.reuse_delay
+      # TcpExt TWRecycled: TIME_WAIT ports taken over by connect() (the
+      # kernel's historical name; it has nothing to do with tcp_tw_recycle).
+      time_wait_taken_over = lookup(s.counters, "TWRecycled", 0)
     }
   }
 }

@@ -26,8 +26,9 @@ resource "tcp_tuning" "fleet" {
 
   service_ports = each.value.service_ports
 
-  # Reuse TIME_WAIT ports for outgoing connections (needs timestamps, which
-  # are on by default) and widen the ephemeral range.
+  # Reuse TIME_WAIT ports for outgoing connections to every destination
+  # (needs timestamps, which are on by default; 1, unlike 2, means the same
+  # on every kernel) and widen the ephemeral range.
   tcp_tw_reuse            = 1
   ip_local_port_range     = var.ephemeral_port_range
   ip_local_reserved_ports = var.reserved_ports

@@ -29,7 +29,9 @@ locals {
       time_wait      = s.time_wait
       sockstat_tw    = s.sockstat_tw
       usable_ports   = s.ephemeral_ports.usable
-      max_rate       = s.max_connection_rate_per_destination
+      rate_no_reuse  = s.connection_rate_without_reuse
+      reuse_ceiling  = s.port_reuse_ceiling
+      tw_reuse       = s.tw_reuse
       worst_ratio    = try(s.port_exhaustion.ratio, 0)
     }
   }
@@ -67,8 +69,12 @@ output "compared_to_baseline" {
     for host, now in local.summary : host => {
       baseline_read_at = terraform_data.baseline[host].output.read_at
       time_wait        = "${terraform_data.baseline[host].output.time_wait} -> ${now.time_wait}"
-      max_rate         = format("%.0f -> %.0f new connections/s per destination", terraform_data.baseline[host].output.max_rate, now.max_rate)
-      worst_ratio      = format("%.2f -> %.2f", terraform_data.baseline[host].output.worst_ratio, now.worst_ratio)
+      # Without reuse: usable ports / 60 s (this host closing first, one
+      # source address). With reuse the ceiling is theoretical: compare the
+      # first line, and read the second as a bound.
+      rate_without_reuse = format("%.0f -> %.0f new connections/s per destination", terraform_data.baseline[host].output.rate_no_reuse, now.rate_no_reuse)
+      port_reuse_ceiling = format("%.0f -> %.0f (theoretical; tw_reuse %s -> %s)", terraform_data.baseline[host].output.reuse_ceiling, now.reuse_ceiling, terraform_data.baseline[host].output.tw_reuse, now.tw_reuse)
+      worst_ratio        = format("%.2f -> %.2f", terraform_data.baseline[host].output.worst_ratio, now.worst_ratio)
     }
   }
 }

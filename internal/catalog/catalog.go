@@ -90,32 +90,40 @@ type Setting struct {
 var table = []Setting{
 	{
 		Attribute: "tcp_tw_reuse", Key: "net.ipv4.tcp_tw_reuse", Kind: KindInt,
-		Min: 0, Max: 2, OneOf: []int64{0, 1, 2}, Default: "2", PerNamespace: true,
+		Min: 0, Max: 2, OneOf: []int64{0, 1, 2}, PerNamespace: true,
 		Description: "Reuse of TIME_WAIT sockets for new **outgoing** connections " +
-			"when it is safe for the protocol: `0` off, `1` on for all destinations, " +
-			"`2` loopback only. It affects `connect()` only (never incoming connections) " +
+			"when it is safe for the protocol. Linux " + ReuseLoopbackSince.String() + " and later: `0` off, `1` on for all " +
+			"destinations, `2` loopback only, default `2`. Before " + ReuseLoopbackSince.String() + " (Ubuntu 18.04's 4.15, " +
+			"Amazon Linux 2's 4.14) the default is `0` and **any non-zero value, `2` included, enables reuse " +
+			"for every destination**. It affects `connect()` only (never incoming connections) " +
 			"and needs TCP timestamps (`tcp_timestamps` `1` or `2`); with timestamps " +
-			"off it has no effect. The TcpExt counter `TWRecycled` counts each reuse.",
+			"off it has no effect. The TcpExt counter `TWRecycled` (a historical name: it has nothing to do " +
+			"with `tcp_tw_recycle`) counts TIME_WAIT 4-tuples taken over by `connect()`, through this setting " +
+			"or by a socket bound with `SO_REUSEADDR`.",
 	},
 	{
 		Attribute: "tcp_tw_reuse_delay", Key: "net.ipv4.tcp_tw_reuse_delay", Kind: KindInt,
-		Min: 1, Max: 60000, Default: "1000", Since: "6.14", PerNamespace: true,
-		Description: "Milliseconds a TIME_WAIT socket must wait before `tcp_tw_reuse` " +
-			"may reuse its port for a new outgoing connection.",
+		Min: 1, Max: 60000, Default: "1000", Since: ReuseDelaySince.String(), PerNamespace: true,
+		Description: "Milliseconds after a socket entered TIME_WAIT before `tcp_tw_reuse` " +
+			"may reuse its port for a new outgoing connection. Older kernels have no key and a fixed " +
+			"rule: 0-1 s after the peer's last timestamped segment (Linux " + ReuseSecondRuleSince.String() + "-" +
+			before(ReuseDelaySince) + "), 1-2 s (Linux " + before(ReuseSecondRuleSince) + " and older).",
 	},
 	{
 		Attribute: "tcp_tw_recycle", Key: "net.ipv4.tcp_tw_recycle", Kind: KindInt,
-		Min: 0, Max: 1, OneOf: []int64{0, 1}, Default: "0", RemovedIn: "4.12", PerNamespace: true,
+		Min: 0, Max: 1, OneOf: []int64{0, 1}, Default: "0", RemovedIn: RecycleRemovedIn.String(), PerNamespace: true,
 		Description: "Fast recycling of TIME_WAIT sockets (legacy). It dropped SYNs whose " +
 			"TCP timestamp went backwards per remote IP address, which silently breaks " +
-			"clients behind NAT or load balancers; Linux 4.12 removed the key. " +
+			"clients behind NAT or load balancers; Linux " + RecycleRemovedIn.String() + " removed the key. " +
 			"`1` is rejected while `behind_nat` is true.",
 	},
 	{
 		Attribute: "tcp_timestamps", Key: "net.ipv4.tcp_timestamps", Kind: KindInt,
 		Min: 0, Max: 2, OneOf: []int64{0, 1, 2}, Default: "1", PerNamespace: true,
-		Description: "TCP timestamps (RFC 7323): `0` off, `1` on with a random offset " +
-			"per connection, `2` on without offsets. `tcp_tw_reuse` needs them on.",
+		Description: "TCP timestamps (RFC 7323): `0` off, `1` on with random offsets, `2` on " +
+			"without offsets. The offsets of `1` are per address pair from Linux " + TimestampOffsetsPerPairSince.String() +
+			" (per connection in 4.10 only), and per connection again on kernels with commit " +
+			TimestampOffsetsPerConnectionCommit + " (2026). `tcp_tw_reuse` needs timestamps on.",
 	},
 	{
 		Attribute: "tcp_fin_timeout", Key: "net.ipv4.tcp_fin_timeout", Kind: KindInt,
@@ -131,7 +139,8 @@ var table = []Setting{
 			"the limit is reached, a socket that is closing now skips TIME_WAIT and the " +
 			"TcpExt counter `TCPTimeWaitOverflow` increments; existing TIME_WAIT sockets " +
 			"are **not** cleared. A low limit trades protocol safety for memory. The " +
-			"kernel default is half the established-hash size (often `131072`).",
+			"kernel default is half the established-hash size, which scales with memory: about `4096` on " +
+			"a 1 GiB machine, `65536` at 16 GiB, `131072` at 17-32 GiB, `262144` from 64 GiB.",
 	},
 	{
 		Attribute: "tcp_syncookies", Key: "net.ipv4.tcp_syncookies", Kind: KindInt,
@@ -174,9 +183,11 @@ var table = []Setting{
 		Description: "Ephemeral port range for outgoing connections and `bind()` to " +
 			"port 0. Each destination `ip:port` can hold at most one connection per " +
 			"usable port, so a client that opens short connections to one destination " +
-			"can sustain about usable ports / 60 s new connections per second " +
-			"(TIME_WAIT lasts 60 s). Both ends are always written together (the kernel " +
-			"would otherwise set only `min`). Prefer `min` and `max` of different parity.",
+			"and closes them first can sustain about usable ports / 60 s new connections per second " +
+			"without TIME_WAIT reuse (TIME_WAIT lasts 60 s), per source address; ports held by `bind()` " +
+			"count against every destination. Both ends are always written together (the kernel " +
+			"would otherwise set only `min`). Prefer `min` and `max` of different parity: `connect()` " +
+			"prefers ports of `min`'s parity and falls back to the others.",
 	},
 	{
 		Attribute: "ip_local_reserved_ports", Key: "net.ipv4.ip_local_reserved_ports", Kind: KindPortList,

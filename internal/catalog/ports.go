@@ -13,9 +13,9 @@ import (
 // No sysctl changes it.
 const TimeWaitSeconds = 60
 
-// DefaultReuseDelayMs is the delay after which tcp_tw_reuse may reuse a
-// TIME_WAIT port: tcp_tw_reuse_delay's default on Linux >= 6.14, and the
-// fixed one second of older kernels.
+// DefaultReuseDelayMs is tcp_tw_reuse_delay's default on Linux >= 6.14
+// (commit ca6a6f93867a). Older kernels have a fixed rule instead: see
+// KernelFacts.ReuseDelayFor.
 const DefaultReuseDelayMs = 1000
 
 // PortSpan is an inclusive span of ports; Min == Max is a single port.
@@ -232,12 +232,16 @@ func UsablePorts(min, max int64, reserved []PortSpan) int64 {
 	return n
 }
 
-// SustainableRate returns the sustainable rate of new short connections per
-// second to one destination ip:port: each usable port can carry one
-// connection per TIME_WAIT period (60 s), so usable / 60. With tcp_tw_reuse
-// in effect for that destination (and timestamps on), a TIME_WAIT port can be
-// reused after reuseDelayMs (tcp_tw_reuse_delay; values <= 0 mean the
-// default 1000 ms), so the ceiling becomes usable / delay.
+// SustainableRate returns the rate of new short connections per second to
+// one destination ip:port that the ports allow. Without reuse each usable
+// port carries one connection per TIME_WAIT period (60 s), so usable / 60:
+// true when this host closes first, per source address, with usable an upper
+// bound (ports held by bind() are skipped for every destination). With
+// tcp_tw_reuse in effect for that destination (and timestamps on), a
+// TIME_WAIT port can be taken over after the reuse delay (reuseDelayMs;
+// values <= 0 mean 1000 ms), so usable / delay: a port-reuse ceiling, a
+// theoretical figure (the peer must send timestamps, the application must
+// keep up), never to be printed without the no-reuse figure beside it.
 func SustainableRate(usable int64, twReuse bool, reuseDelayMs int64) float64 {
 	if usable <= 0 {
 		return 0

@@ -7,13 +7,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 )
 
 func statsConfig(f *lab.Fleet, h *lab.Host, extra string) string {
@@ -274,4 +277,114 @@ func TestAccStats_fallbackWithoutSS(t *testing.T) {
 			},
 		},
 	})
+}
+
+// activeOpens reads Tcp ActiveOpens inside the host's namespace.
+func activeOpens(t *testing.T, h *lab.Host) int64 {
+	t.Helper()
+	out, err := h.Exec(context.Background(), nil, "cat", "/proc/net/snmp")
+	if err != nil {
+		t.Fatalf("read /proc/net/snmp in %s: %v", h.Name, err)
+	}
+	c, err := procnet.ParseNetstat(string(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, ok := c.Get("Tcp", "ActiveOpens")
+	if !ok {
+		t.Fatal("no Tcp ActiveOpens")
+	}
+	return v
+}
+
+// TestAccStats_sampledRatesMatchTheChurn reads tcp_stats with
+// sample_seconds while a paced churn runs in the host's namespace: the
+// measured new outgoing connections per second must match the churn's own
+// count per second (within 30 %), and so must TIME_WAIT created where this
+// kernel counts it at creation.
+func TestAccStats_sampledRatesMatchTheChurn(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	const rate, n = 100.0, 2500 // 25 s of churn, longer than the read
+	type outcome struct {
+		res lab.ChurnResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	var finished atomic.Bool
+	before := activeOpens(t, h)
+	go func() {
+		res, err := h.Churn(context.Background(), lab.ChurnOptions{Port: 6390, N: n, Rate: rate, ClientCloses: true, Timeout: 2 * time.Minute})
+		finished.Store(true)
+		done <- outcome{res, err}
+	}()
+	var measured, created float64
+	var countedAt string
+	var churnedDuringRead bool
+	check := resourceCheck{address: "data.tcp_stats.h", fn: func(a map[string]any) error {
+		churnedDuringRead = !finished.Load()
+		rt, ok := a["rates"].(map[string]any)
+		if !ok {
+			return fmt.Errorf("rates = %v, want an object with sample_seconds", a["rates"])
+		}
+		if s := num(rt["seconds"]); s < 2.9 {
+			return fmt.Errorf("rates.seconds = %v, want at least the 3 s asked for", s)
+		}
+		measured, created = num(rt["new_outgoing_connections"]), num(rt["time_wait_created"])
+		countedAt, _ = rt["time_wait_counted_at"].(string)
+		if a["tw_reuse"] == "" || a["reuse_delay"] == "" || a["rate_assumptions"] == "" {
+			return fmt.Errorf("tw_reuse %q, reuse_delay %q, rate_assumptions %q", a["tw_reuse"], a["reuse_delay"], a["rate_assumptions"])
+		}
+		return nil
+	}}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				// The sample must fall inside the churn: wait (bounded)
+				// until its connections show in the host's counters.
+				for i := 0; activeOpens(t, h) < before+50; i++ {
+					if i == 300 {
+						t.Fatal("the churn opened no connections in 30 s")
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			},
+			Config: providerBlock(f) + fmt.Sprintf(`
+data "tcp_stats" "h" {
+  host           = %q
+  port           = %d
+  sample_seconds = 3
+}
+`, h.Addr, h.Port),
+			ConfigStateChecks: []statecheck.StateCheck{check},
+		}},
+	})
+	o := <-done
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	if !churnedDuringRead {
+		t.Fatalf("the churn (%d connections) ended before the read: the sample may not lie inside it; raise n", n)
+	}
+	if o.res.Failed != 0 || o.res.Succeeded != n {
+		t.Fatalf("churn: %+v", o.res)
+	}
+	own := float64(o.res.Succeeded) / o.res.Elapsed.Seconds()
+	t.Logf("churn: %d connections in %s = %.1f/s; tcp_stats measured %.1f new outgoing/s, %.1f TIME_WAIT created/s (counted at %s)",
+		o.res.Succeeded, o.res.Elapsed.Round(time.Millisecond), own, measured, created, countedAt)
+	if measured < 0.7*own || measured > 1.3*own {
+		t.Errorf("rates.new_outgoing_connections = %.1f, want within 30%% of the churn's own %.1f/s", measured, own)
+	}
+	rel, err := h.Exec(context.Background(), nil, "cat", "/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if catalog.FactsFor(string(rel)).TWCountedAtCreation {
+		if countedAt != "creation" || created < 0.7*own || created > 1.3*own {
+			t.Errorf("rates.time_wait_created = %.1f (counted at %s), want within 30%% of %.1f/s: each churned connection closes first on the client", created, countedAt, own)
+		}
+	} else if countedAt != "expiry" {
+		t.Errorf("time_wait_counted_at = %q on %s", countedAt, rel)
+	}
 }

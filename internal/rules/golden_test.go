@@ -44,6 +44,7 @@ var goldenScenarios = []struct {
 	{"host_timestamps_off", Config{Ints: ints("tcp_tw_reuse", 1)}, func(f *HostFacts) {
 		f.Keys["net.ipv4.tcp_timestamps"] = KeyFact{Exists: true, Writable: true, Value: "0\n"}
 	}},
+	{"host_reuse_two_old_kernel", Config{Ints: ints("tcp_tw_reuse", 2)}, func(f *HostFacts) { f.KernelRelease = "4.15.0-213-generic" }},
 	{"host_unprivileged_start", Config{PortRange: rng(1001, 65000)}, nil},
 	{"host_listening", Config{PortRange: rng(10000, 65001)}, func(f *HostFacts) {
 		f.ListeningPorts = []int64{22, 10050, 11211, 40000}
@@ -135,6 +136,7 @@ func TestGolden(t *testing.T) {
 		"Sysctl Key Not Available on Host", "Sysctl Key Is Read-Only on Host",
 		"Ephemeral Port Range Below Unprivileged Port Start", "Listening Port Inside the New Ephemeral Range",
 		"Two tcp_tuning Resources Manage the Same Key", "Sysctl Value Overridden at Boot",
+		"tcp_tw_reuse = 2 Reuses for Every Destination Before Linux 4.18",
 	} {
 		if !seen[summary] {
 			t.Errorf("no golden scenario produces %q", summary)

@@ -104,6 +104,13 @@ func Host(c Config, f HostFacts) []Finding {
 		}
 	}
 
+	// tcp_tw_reuse = 2 is "loopback only" from 4.18; before, it is global.
+	if v, ok := c.intSetting(attrTwReuse); ok && v == 2 && f.KernelRelease != "" {
+		if k := catalog.FactsFor(f.KernelRelease); k.Known && k.ReuseScope(2) == catalog.ReuseAll {
+			out = append(out, reuseTwoIsGlobal(f.KernelRelease))
+		}
+	}
+
 	// Timestamps off on the host while the config relies on them.
 	if _, set := c.intSetting(attrTimestamps); !set {
 		if fact, ok := f.Keys[keyTimestamps]; ok && fact.Exists {
@@ -147,7 +154,7 @@ func Host(c Config, f HostFacts) []Finding {
 	// Capacity rules that Static could not decide: exactly one of range and
 	// reserved ports comes from the host.
 	if effectiveOK && rangeFromHost != reservedFromHost {
-		capacity := rangeCapacity(c, newRange, newReserved, true)
+		capacity := rangeCapacity(c, newRange, newReserved, true, f.KernelRelease)
 		// Static already warned about a configured range that is small on
 		// its own; only a range the host's reserved ports cover completely
 		// is new here.

@@ -40,10 +40,10 @@ func Static(c Config) []Finding {
 	out = append(out, elemFindings...)
 	switch {
 	case rangeOK && reservedOK:
-		out = append(out, rangeCapacity(c, rng, reserved, false)...)
+		out = append(out, rangeCapacity(c, rng, reserved, false, "")...)
 	case rangeOK && !c.ReservedPortsSet && rng.Size() < MinUsablePorts:
 		// The host's reserved ports can only make it worse.
-		out = append(out, fewUsablePorts(c, rng, rng.Size(), false))
+		out = append(out, fewUsablePorts(c, rng, rng.Size(), false, ""))
 	}
 	out = append(out, invalidServicePorts(c)...)
 	if rangeOK && reservedOK {
@@ -149,13 +149,14 @@ func configReserved(c Config) (spans []catalog.PortSpan, ok bool, findings []Fin
 
 // rangeCapacity reports a range that reserved ports cover completely, or
 // that leaves fewer than MinUsablePorts usable ports.
-func rangeCapacity(c Config, r PortRange, reserved []catalog.PortSpan, fromHost bool) []Finding {
+// kernel is the host's release ("" in static validation).
+func rangeCapacity(c Config, r PortRange, reserved []catalog.PortSpan, fromHost bool, kernel string) []Finding {
 	usable := catalog.UsablePorts(r.Min, r.Max, reserved)
 	if usable == 0 {
 		return []Finding{reservedCoverRange(c, r, reserved, fromHost)}
 	}
 	if usable < MinUsablePorts {
-		return []Finding{fewUsablePorts(c, r, usable, fromHost)}
+		return []Finding{fewUsablePorts(c, r, usable, fromHost, kernel)}
 	}
 	return nil
 }

@@ -119,7 +119,10 @@ func recycleBehindNAT() Finding {
 			"attempts are dropped silently and at random. Linux 4.12 removed the key for this "+
 			"reason: the file does not exist on newer kernels. Remove tcp_tw_recycle; to reuse "+
 			"TIME_WAIT ports for outgoing connections use tcp_tw_reuse = 1 instead. Set "+
-			"behind_nat = false only if no client can ever reach this host through NAT.",
+			"behind_nat = false only if no client can ever reach this host through NAT, and know "+
+			"that it does not make recycling safe: with random timestamp offsets per connection "+
+			"(Linux 4.10, and kernels carrying commit "+catalog.TimestampOffsetsPerConnectionCommit+") "+
+			"even clients without NAT have their SYNs dropped.",
 			"Key", keyOf(attrTwRecycle), "Value", "1", "behind_nat", "true"))
 }
 
@@ -173,11 +176,13 @@ func rangeParity(r PortRange) Finding {
 		suggest = r.Max - 1
 	}
 	return warningAt(Path{Attribute: attrPortRange}, "Ephemeral Port Range Bounds Have the Same Parity",
-		detail(fmt.Sprintf("min (%d) and max (%d) are both %s. The kernel splits the range by "+
-			"parity between connect() and bind() to port 0 and prefers bounds of different "+
-			"parity; with the same parity it logs \"ip_local_port_range: prefer different "+
-			"parity for start/end values\". The range works; to follow the recommendation use "+
-			"max = %d.", r.Min, r.Max, parity, suggest),
+		detail(fmt.Sprintf("min (%d) and max (%d) are both %s. connect() prefers ports of "+
+			"min's parity and falls back to the other parity when those are taken; bind() to "+
+			"port 0 prefers the opposite. It is a preference, not a split, but with bounds of the "+
+			"same parity one port is never reached by connect(), and the kernel logs "+
+			"\"ip_local_port_range: prefer different parity for start/end values\" once per "+
+			"network namespace. The range works; to follow the recommendation use max = %d.",
+			r.Min, r.Max, parity, suggest),
 			"Key", keyOf(attrPortRange), "Value", r.String()))
 }
 
@@ -215,7 +220,7 @@ func reservedCoverRange(c Config, r PortRange, reserved []catalog.PortSpan, from
 			"Reserved", catalog.FormatPortList(reserved)+hostNote(fromHost && !c.ReservedPortsSet)))
 }
 
-func fewUsablePorts(c Config, r PortRange, usable int64, fromHost bool) Finding {
+func fewUsablePorts(c Config, r PortRange, usable int64, fromHost bool, kernel string) Finding {
 	rate := catalog.SustainableRate(usable, false, 0)
 	leaves := "leaves %d usable ports once reserved ports are excluded"
 	if !fromHost && !c.ReservedPortsSet {
@@ -223,22 +228,43 @@ func fewUsablePorts(c Config, r PortRange, usable int64, fromHost bool) Finding 
 	}
 	text := fmt.Sprintf("The ephemeral range %s "+leaves+". Each destination ip:port can hold "+
 		"at most one connection per usable port, and "+
-		"a closed connection keeps its port in TIME_WAIT for 60 s, so a client can open only "+
-		"about %s new connections per second to one destination before connect() fails with "+
+		"a closed connection keeps its port in TIME_WAIT for 60 s, so a client that closes first "+
+		"can open only about %s new connections per second to one destination (per source "+
+		"address, without TIME_WAIT reuse) before connect() fails with "+
 		"EADDRNOTAVAIL (\"Cannot assign requested address\").",
 		rangeText(r), usable, fmtRate(rate))
-	reuse, _ := c.intSetting(attrTwReuse)
+	reuse, reuseSet := c.intSetting(attrTwReuse)
 	ts, tsSet := c.intSetting(attrTimestamps)
-	if reuse == 1 && (!tsSet || ts != 0) {
-		delay, ok := c.intSetting(attrTwReuseDelay)
-		if !ok {
-			delay = catalog.DefaultReuseDelayMs
+	scope := catalog.ReuseOff
+	if reuseSet && (!tsSet || ts != 0) {
+		if kernel != "" {
+			scope = catalog.FactsFor(kernel).ReuseScope(reuse)
+		} else if reuse == 1 {
+			scope = catalog.ReuseAll
 		}
-		text += fmt.Sprintf(" With tcp_tw_reuse = 1 an outgoing connection can reuse a "+
-			"TIME_WAIT port after %d ms, which raises the ceiling to about %s per second.",
-			delay, fmtRate(catalog.SustainableRate(usable, true, delay)))
 	}
-	text += " Widen the range (1024-65535 gives 64512 ports, about 1075 per second)"
+	if scope == catalog.ReuseAll {
+		delayMs, delaySet := c.intSetting(attrTwReuseDelay)
+		var rule catalog.ReuseDelay
+		if kernel != "" {
+			k := catalog.FactsFor(kernel)
+			rule = k.ReuseDelayFor(delayMs, delaySet && k.HasReuseDelayKey)
+			rule.Rule = "on this kernel " + rule.Rule
+		} else {
+			if !delaySet {
+				delayMs = catalog.DefaultReuseDelayMs
+			}
+			rule = catalog.ReuseDelay{MaxMs: delayMs, Rule: fmt.Sprintf("tcp_tw_reuse_delay = %d ms on Linux %s+; "+
+				"on older kernels a fixed 0-1 s (4.18-6.13) or 1-2 s (4.17 and older) after the peer's last "+
+				"timestamped segment", delayMs, catalog.ReuseDelaySince)}
+		}
+		text += fmt.Sprintf(" With tcp_tw_reuse = %d an outgoing connection can take over a "+
+			"TIME_WAIT port once the reuse delay has passed (%s), which gives a port-reuse "+
+			"ceiling of about %s per second: a theoretical figure that needs the peer to send "+
+			"timestamps; without reuse the rate stays about %s.",
+			reuse, rule.Rule, fmtRate(catalog.SustainableRate(usable, true, rule.MaxMs)), fmtRate(rate))
+	}
+	text += " Widen the range (1024-65535 gives 64512 ports, about 1075 per second without reuse)"
 	if usable < r.Size() {
 		text += " or reserve fewer ports inside it"
 	}
@@ -254,8 +280,24 @@ func fewUsablePorts(c Config, r PortRange, usable int64, fromHost bool) Finding 
 		}
 		pairs = append(pairs, "Reserved", list)
 	}
-	pairs = append(pairs, "Usable ports", itoa(usable), "Rate", fmtRate(rate)+" new connections/s per destination")
+	pairs = append(pairs, "Usable ports", itoa(usable), "Rate", fmtRate(rate)+" new connections/s per destination without reuse")
+	if kernel != "" {
+		pairs = append(pairs, "Kernel", kernel)
+	}
 	return warningAt(capacityPath(c), "Few Usable Ephemeral Ports", detail(text, pairs...))
+}
+
+// reuseTwoIsGlobal warns that tcp_tw_reuse = 2 means every destination on a
+// kernel older than 4.18.
+func reuseTwoIsGlobal(kernel string) Finding {
+	since := catalog.ReuseLoopbackSince.String()
+	return warningAt(Path{Attribute: attrTwReuse}, "tcp_tw_reuse = 2 Reuses for Every Destination Before Linux "+since,
+		detail(fmt.Sprintf("On Linux %s and later tcp_tw_reuse = 2 limits TIME_WAIT reuse to loopback "+
+			"connections (and is the default). This host runs %s, where the setting is a plain number: "+
+			"any non-zero value, 2 included, lets connect() reuse TIME_WAIT ports for every "+
+			"destination, and the default is 0. If you meant loopback only, this kernel cannot do "+
+			"it: use 0 to keep reuse off, or 1 to say what the host will do.", since, kernel),
+			"Key", keyOf(attrTwReuse), "Value", "2", "Kernel", kernel))
 }
 
 func invalidServicePort(p int64) Finding {
@@ -295,8 +337,9 @@ func lowTwBuckets(v int64) Finding {
 			"orphaned FIN_WAIT2) every further socket that closes skips TIME_WAIT and the TcpExt "+
 			"counter TCPTimeWaitOverflow increments. Existing TIME_WAIT sockets are not cleared; "+
 			"the connections that skip TIME_WAIT lose its protection against delayed duplicate "+
-			"segments and a lost final ACK. A TIME_WAIT socket costs little memory and the kernel "+
-			"default is usually 131072 or more. Use at least %d, or remove the cause of the "+
+			"segments and a lost final ACK. A TIME_WAIT socket costs little memory. The kernel "+
+			"default is half the established-connection hash and scales with memory (about 4096 on a "+
+			"1 GiB machine, 131072 at 17-32 GiB), so check it before lowering it. Use at least %d, or remove the cause of the "+
 			"TIME_WAIT sockets (keep connections open, let clients close first).", v, v, MinTwBuckets),
 			"Key", keyOf(attrTwBuckets), "Value", itoa(v)))
 }

@@ -3,6 +3,8 @@ package tcpstats
 import (
 	"maps"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -32,7 +34,15 @@ func baseSnapshot() *Snapshot {
 	}
 }
 
-const redisSentence = "127.0.0.1:6379 holds 27,900 of 28,232 usable ephemeral ports (99%, 27,500 in TIME_WAIT; sustainable rate 470 new connections/s): enable tcp_tw_reuse = 1, widen ip_local_port_range, or pool connections to it"
+const redisSentence = "127.0.0.1:6379 holds 27,900 of 28,232 usable ephemeral ports (99%, 27,500 in TIME_WAIT; sustainable rate 470 new connections/s without reuse): enable tcp_tw_reuse = 1, widen ip_local_port_range, or pool connections to it"
+
+func cloneCounters(c procnet.Counters) procnet.Counters {
+	out := procnet.Counters{}
+	for sec, m := range c {
+		out[sec] = maps.Clone(m)
+	}
+	return out
+}
 
 func TestAnalyzeRecommendations(t *testing.T) {
 	tests := []struct {
@@ -49,7 +59,7 @@ func TestAnalyzeRecommendations(t *testing.T) {
 		}, want: []string{redisSentence}, count: 1},
 		{name: "destination exactly at threshold", mutate: func(s *Snapshot) {
 			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 14116}}
-		}, want: []string{"10.0.0.5:6379 holds 14,116 of 28,232 usable ephemeral ports (50%; sustainable rate 470 new connections/s): enable tcp_tw_reuse = 1, widen ip_local_port_range, or pool connections to it"}, count: 1},
+		}, want: []string{"10.0.0.5:6379 holds 14,116 of 28,232 usable ephemeral ports (50%; sustainable rate 470 new connections/s without reuse): enable tcp_tw_reuse = 1, widen ip_local_port_range, or pool connections to it"}, count: 1},
 		{name: "destination just below threshold", mutate: func(s *Snapshot) {
 			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 14115}}
 			s.TimeWaitByDestination = []DestinationCount{{"10.0.0.5", 6379, 14000}}
@@ -65,17 +75,17 @@ func TestAnalyzeRecommendations(t *testing.T) {
 		{name: "loopback destination with tcp_tw_reuse = 2", mutate: func(s *Snapshot) {
 			s.Sysctls["tcp_tw_reuse"] = "2"
 			s.InUseByDestination = []DestinationCount{{"127.0.0.1", 6379, 27900}}
-		}, want: []string{"127.0.0.1:6379 holds 27,900 of 28,232 usable ephemeral ports (99%; sustainable rate 28,232 new connections/s) although TIME_WAIT reuse is on (tcp_tw_reuse = 2): widen ip_local_port_range or pool connections to it"}, count: 1},
+		}, want: []string{"127.0.0.1:6379 holds 27,900 of 28,232 usable ephemeral ports (99%; port-reuse ceiling 28,232 new connections/s, a theoretical figure; 470 without reuse) although TIME_WAIT reuse applies to it (tcp_tw_reuse = 2, loopback only on this kernel), so its TIME_WAIT ports can be taken over and the count alone does not mean connect() fails: widen ip_local_port_range or pool connections to it"}, count: 1},
 		{name: "remote destination with tcp_tw_reuse = 2", mutate: func(s *Snapshot) {
 			s.Sysctls["tcp_tw_reuse"] = "2"
 			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 27900}}
-		}, want: []string{"(99%; sustainable rate 470 new connections/s): enable tcp_tw_reuse = 1, widen"}, count: 1},
+		}, want: []string{"(99%; sustainable rate 470 new connections/s without reuse): enable tcp_tw_reuse = 1, widen"}, count: 1},
 		{name: "reuse on but timestamps off", mutate: func(s *Snapshot) {
 			s.Sysctls["tcp_tw_reuse"] = "1"
 			s.Sysctls["tcp_timestamps"] = "0"
 			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 27900}}
 		}, want: []string{
-			"10.0.0.5:6379 holds 27,900 of 28,232 usable ephemeral ports (99%; sustainable rate 470 new connections/s): enable tcp_timestamps and tcp_tw_reuse = 1, widen ip_local_port_range, or pool connections to it",
+			"10.0.0.5:6379 holds 27,900 of 28,232 usable ephemeral ports (99%; sustainable rate 470 new connections/s without reuse): enable tcp_timestamps and tcp_tw_reuse = 1, widen ip_local_port_range, or pool connections to it",
 			"tcp_tw_reuse = 1 has no effect because tcp_timestamps = 0: set tcp_timestamps = 1 for TIME_WAIT reuse to work",
 		}, count: 2},
 		{name: "reuse 1 with timestamps off, no traffic", mutate: func(s *Snapshot) {
@@ -95,7 +105,7 @@ func TestAnalyzeRecommendations(t *testing.T) {
 		{name: "widest range: no widen lever", mutate: func(s *Snapshot) {
 			s.Sysctls["ip_local_port_range"] = "1024 65535"
 			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 60000}}
-		}, want: []string{"10.0.0.5:6379 holds 60,000 of 64,512 usable ephemeral ports (93%; sustainable rate 1,075 new connections/s): enable tcp_tw_reuse = 1 or pool connections to it"}, count: 1},
+		}, want: []string{"10.0.0.5:6379 holds 60,000 of 64,512 usable ephemeral ports (93%; sustainable rate 1,075 new connections/s without reuse): enable tcp_tw_reuse = 1 or pool connections to it"}, count: 1},
 		{name: "server-side TIME_WAIT", mutate: func(s *Snapshot) {
 			s.Listening = []catalog.PortSpan{{Min: 80, Max: 80}, {Min: 8080, Max: 8080}}
 			s.TimeWaitByLocalPort = []PortCount{{8080, 5000}, {1500, 1200}, {80, 999}}
@@ -106,15 +116,49 @@ func TestAnalyzeRecommendations(t *testing.T) {
 		{name: "server-side TIME_WAIT below threshold", mutate: func(s *Snapshot) {
 			s.TimeWaitByLocalPort = []PortCount{{8080, ServerTimeWaitThreshold - 1}}
 		}, none: true},
-		{name: "TIME_WAIT overflow", mutate: func(s *Snapshot) {
+		{name: "TIME_WAIT overflow since boot, buckets full now", mutate: func(s *Snapshot) {
 			s.Counters["TcpExt"]["TCPTimeWaitOverflow"] = 12345
 			s.Sysctls["tcp_max_tw_buckets"] = "1000"
 			s.Sockstat.TW = 1000
-		}, want: []string{"TCPTimeWaitOverflow is 12,345: tcp_max_tw_buckets (1,000) was reached and that many closing sockets skipped TIME_WAIT (existing TIME_WAIT sockets are not cleared); raise tcp_max_tw_buckets or pool connections so fewer close"}, count: 1},
+		}, want: []string{"1,000 TIME_WAIT and orphaned FIN_WAIT2 sockets fill 100% of tcp_max_tw_buckets (1,000): at the limit, closing sockets skip TIME_WAIT (existing ones are not cleared), and TCPTimeWaitOverflow is 12,345 since boot (it also counts failed allocations, under whatever limit was set then; read with sample_seconds to see whether it still grows); raise tcp_max_tw_buckets or pool connections so fewer close"}, count: 1},
+		// One old event must not give a recommendation forever.
+		{name: "TIME_WAIT overflow since boot only", mutate: func(s *Snapshot) {
+			s.Counters["TcpExt"]["TCPTimeWaitOverflow"] = 3
+			s.Sysctls["tcp_max_tw_buckets"] = "262144"
+		}, none: true},
+		{name: "TIME_WAIT overflow during the sample", mutate: func(s *Snapshot) {
+			s.Sample = &Sample{Seconds: 5, Counters: cloneCounters(s.Counters)}
+			s.Counters["TcpExt"]["TCPTimeWaitOverflow"] = 50
+			s.Sysctls["tcp_max_tw_buckets"] = "1000"
+			s.Sockstat.TW = 1000
+		}, want: []string{"TCPTimeWaitOverflow grew by 50 in 5 s (10/s): closing sockets are skipping TIME_WAIT now, because tcp_max_tw_buckets (1,000) is full (1,000 TIME_WAIT and orphaned FIN_WAIT2 sockets) or a timewait socket could not be allocated; existing TIME_WAIT sockets are not cleared. Raise tcp_max_tw_buckets or pool connections so fewer close"}, count: 1},
+		{name: "TIME_WAIT overflow since boot, not during the sample", mutate: func(s *Snapshot) {
+			s.Counters["TcpExt"]["TCPTimeWaitOverflow"] = 12345
+			s.Sample = &Sample{Seconds: 5, Counters: cloneCounters(s.Counters)}
+		}, none: true},
+		{name: "tcp_tw_reuse = 2 on 4.15 is global", mutate: func(s *Snapshot) {
+			s.KernelRelease = "4.15.0-213-generic"
+			s.Sysctls["tcp_tw_reuse"] = "2"
+			delete(s.Sysctls, "tcp_tw_reuse_delay")
+			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 27900}}
+		}, want: []string{
+			"10.0.0.5:6379 holds 27,900 of 28,232 usable ephemeral ports (99%; port-reuse ceiling 14,116 new connections/s, a theoretical figure; 470 without reuse) although TIME_WAIT reuse applies to it (tcp_tw_reuse = 2, all destinations on this kernel)",
+			"tcp_tw_reuse = 2 on Linux 4.15 reuses TIME_WAIT ports for every destination, not only loopback (loopback only needs Linux 4.18 or later): set 1 if that is intended, 0 to turn reuse off",
+		}, count: 2},
+		{name: "measured rate above what the worst destination takes", mutate: func(s *Snapshot) {
+			s.Sample = &Sample{Seconds: 2, Counters: cloneCounters(s.Counters)}
+			s.Counters["Tcp"]["ActiveOpens"] += 2000 // 1,000/s
+			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 10000}}
+		}, want: []string{"New outgoing connections run at 1,000/s (measured over 2 s, all destinations), above the 470/s that 10.0.0.5:6379 can take (sustainable rate 470 new connections/s without reuse): if they all go there, its 18,232 free ports run out in about 27 s; pool connections or spread them over more destinations"}, count: 1},
+		{name: "measured rate with the destination near exhaustion", mutate: func(s *Snapshot) {
+			s.Sample = &Sample{Seconds: 2, Counters: cloneCounters(s.Counters)}
+			s.Counters["Tcp"]["ActiveOpens"] += 1000 // 500/s
+			s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 27000}}
+		}, want: []string{"10.0.0.5:6379 holds 27,000 of 28,232 usable ephemeral ports (96%; sustainable rate 470 new connections/s without reuse); measured 500 new outgoing connections/s over 2 s (all destinations), which would fill its ports in about 32 s if they all went to it: enable tcp_tw_reuse = 1"}, count: 1},
 		{name: "buckets nearly full", mutate: func(s *Snapshot) {
 			s.Sysctls["tcp_max_tw_buckets"] = "1000"
 			s.Sockstat.TW = 850
-		}, want: []string{"850 TIME_WAIT and orphaned FIN_WAIT2 sockets fill 85% of tcp_max_tw_buckets (1,000): at the limit, closing sockets skip TIME_WAIT; raise tcp_max_tw_buckets or pool connections so fewer close"}, count: 1},
+		}, want: []string{"850 TIME_WAIT and orphaned FIN_WAIT2 sockets fill 85% of tcp_max_tw_buckets (1,000): at the limit, closing sockets skip TIME_WAIT (existing ones are not cleared); raise tcp_max_tw_buckets or pool connections so fewer close"}, count: 1},
 		{name: "buckets below threshold", mutate: func(s *Snapshot) {
 			s.Sysctls["tcp_max_tw_buckets"] = "1000"
 			s.Sockstat.TW = 799
@@ -283,5 +327,25 @@ func TestGroupAndPercent(t *testing.T) {
 		if got := percent(c.n, c.d); got != c.want {
 			t.Errorf("percent(%d, %d) = %d, want %d", c.n, c.d, got, c.want)
 		}
+	}
+}
+
+// TestDocsQuoteTheCode: the recommendation the data source page quotes is
+// the sentence Analyze prints for that case, word for word.
+func TestDocsQuoteTheCode(t *testing.T) {
+	s := baseSnapshot()
+	s.InUseByDestination = []DestinationCount{{"10.0.0.5", 6379, 27900}}
+	s.TimeWaitByDestination = []DestinationCount{{"10.0.0.5", 6379, 27500}}
+	r := Analyze(s)
+	if len(r.Recommendations) != 1 {
+		t.Fatalf("recommendations %q", r.Recommendations)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "templates", "data-sources", "stats.md.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	if !strings.Contains(doc, "*"+r.Recommendations[0]+".*") {
+		t.Errorf("templates/data-sources/stats.md.tmpl does not quote the recommendation as printed:\n%s", r.Recommendations[0])
 	}
 }

@@ -51,9 +51,12 @@ func Script() sshx.Script { return sshx.Script{Name: ScriptName, Body: compactSt
 var compactStats = sshx.Compact(statsScript)
 
 // DefaultTop is the data source's default for top; MaxTop bounds it.
+// MaxSampleSeconds bounds sample_seconds: the script sleeps that long inside
+// one SSH exec, and a data source is read at every plan.
 const (
-	DefaultTop = 10
-	MaxTop     = 1000
+	DefaultTop       = 10
+	MaxTop           = 1000
+	MaxSampleSeconds = 10
 )
 
 // Runner runs one script on one host (sshx.Pool implements it).
@@ -66,6 +69,9 @@ type Input struct {
 	Top    int    // entries per top list, 0..MaxTop
 	NoSS   bool   // force the /proc fallback (tests)
 	Endian string // "", "le" or "be": byte order of /proc/net/tcp words (tests)
+	// Sample, 1..MaxSampleSeconds, reads the counters twice that many
+	// seconds apart in the same run; 0 reads them once.
+	Sample int
 }
 
 // Marshal renders the input as the script reads it.
@@ -78,6 +84,9 @@ func (in Input) Marshal() []byte {
 	if in.Endian != "" {
 		fmt.Fprintf(&b, "endian %s\n", in.Endian)
 	}
+	if in.Sample > 0 {
+		fmt.Fprintf(&b, "sample %d\n", in.Sample)
+	}
 	return b.Bytes()
 }
 
@@ -87,8 +96,11 @@ type Snapshot struct {
 	KernelRelease string
 	Sockstat      *procnet.Sockstat // nil when /proc/net/sockstat had no TCP line
 	// Counters holds the TcpExt (from /proc/net/netstat) and Tcp (from
-	// /proc/net/snmp) sections.
+	// /proc/net/snmp) sections; with a sample, of the second reading.
 	Counters procnet.Counters
+	// Sample is the first of two readings when the script sampled; nil
+	// otherwise.
+	Sample *Sample
 	// Sysctls holds the sysctls the host has, by name under net.ipv4, with
 	// white space collapsed ("32768 60999"). Keys the kernel lacks are absent.
 	Sysctls   map[string]string
@@ -104,6 +116,15 @@ type Snapshot struct {
 	DistinctTimeWaitDestinations int64
 	DistinctTimeWaitLocalPorts   int64
 	DistinctInUseDestinations    int64
+}
+
+// Sample is the first counter reading of a sampled run.
+type Sample struct {
+	// Seconds between the two readings, as the host's clock measured them
+	// (/proc/uptime, centiseconds).
+	Seconds  float64
+	Counters procnet.Counters
+	Sockstat *procnet.Sockstat // nil when /proc/net/sockstat had no TCP line
 }
 
 // DestinationCount is a count of sockets to one remote address and port.
@@ -142,10 +163,18 @@ func (e *ScriptError) Error() string {
 // Collect runs the stats script on t through r, asking for the top entries
 // of each list, and decodes the output. top must be in 0..MaxTop.
 func Collect(ctx context.Context, r Runner, t sshx.Target, top int) (*Snapshot, error) {
-	if top < 0 || top > MaxTop {
-		return nil, fmt.Errorf("tcp_stats: top must be between 0 and %d, got %d", MaxTop, top)
+	return CollectInput(ctx, r, t, Input{Top: top})
+}
+
+// CollectInput is Collect with every input of the script (top, sample).
+func CollectInput(ctx context.Context, r Runner, t sshx.Target, in Input) (*Snapshot, error) {
+	if in.Top < 0 || in.Top > MaxTop {
+		return nil, fmt.Errorf("tcp_stats: top must be between 0 and %d, got %d", MaxTop, in.Top)
 	}
-	res, err := r.Run(ctx, t, Script(), Input{Top: top}.Marshal())
+	if in.Sample < 0 || in.Sample > MaxSampleSeconds {
+		return nil, fmt.Errorf("tcp_stats: sample_seconds must be between 1 and %d, got %d", MaxSampleSeconds, in.Sample)
+	}
+	res, err := r.Run(ctx, t, Script(), in.Marshal())
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +213,9 @@ func Decode(out []byte) (*Snapshot, error) {
 		Sysctls: map[string]string{},
 		States:  map[string]int64{},
 	}
-	var netstat strings.Builder
+	var netstat, netstat2 strings.Builder
+	var up1, up2 float64
+	var sockstat2 *procnet.Sockstat
 	seen := map[string]bool{}
 	ended := false
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -226,6 +257,25 @@ func Decode(out []byte) (*Snapshot, error) {
 		case "netstat", "snmp":
 			netstat.WriteString(rest)
 			netstat.WriteByte('\n')
+		case "netstat2", "snmp2":
+			netstat2.WriteString(rest)
+			netstat2.WriteByte('\n')
+		case "sockstat2":
+			ss, err := procnet.ParseSockstat(rest)
+			if err != nil {
+				return nil, bad(err.Error())
+			}
+			sockstat2 = &ss
+		case "uptime1", "uptime2":
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil || v < 0 {
+				return nil, bad("bad clock " + strconv.Quote(rest))
+			}
+			if kind == "uptime1" {
+				up1 = v
+			} else {
+				up2 = v
+			}
 		case "sysctl":
 			if len(f) == 0 {
 				return nil, bad("no name")
@@ -326,6 +376,20 @@ func Decode(out []byte) (*Snapshot, error) {
 		return nil, &ProtocolError{Reason: err.Error()}
 	}
 	s.Counters = c
+	if seen["uptime1"] != seen["uptime2"] {
+		return nil, &ProtocolError{Reason: "a sampled run without both clock readings"}
+	}
+	if seen["uptime2"] {
+		c2, err := procnet.ParseNetstat(netstat2.String())
+		if err != nil {
+			return nil, &ProtocolError{Reason: err.Error()}
+		}
+		if up2 < up1 {
+			return nil, &ProtocolError{Reason: "the second clock reading is earlier than the first"}
+		}
+		s.Sample = &Sample{Seconds: up2 - up1, Counters: c, Sockstat: s.Sockstat}
+		s.Counters, s.Sockstat = c2, sockstat2
+	}
 	return s, nil
 }
 

@@ -43,7 +43,7 @@ func shells(t testing.TB) []shellVariant {
 	}
 	if bb, err := exec.LookPath("busybox"); err == nil {
 		dir := t.TempDir()
-		for _, app := range []string{"awk", "sort", "cat", "tr", "od", "uname", "head"} {
+		for _, app := range []string{"awk", "sort", "cat", "tr", "od", "uname", "head", "sleep", "date"} {
 			if err := os.Symlink(bb, filepath.Join(dir, app)); err != nil {
 				t.Fatal(err)
 			}

@@ -4,12 +4,17 @@
 #   top N       top entries per list, 0..1000 (default 10)
 #   nss 1       do not use ss; read /proc/net/tcp{,6} (tests force the fallback)
 #   endian le|be  byte order of /proc/net/tcp words (default: this machine's)
+#   sample N    read the counters twice, N seconds apart (1..10; default 0:
+#               once), in this one run
 # Env TCP_TUNING_ROOT prefixes every /proc path (a fake root for tests); a
 # fake root implies the /proc fallback, since ss cannot read it.
 #
 # Output, one record per line (counts before keys so one sort orders them):
 #   tcpstats 1 | source ss|proc | kernel R | sockstat <TCP: line>
 #   netstat <TcpExt: pair line> | snmp <Tcp: pair line>
+#   with sample N, after those: uptime1 SECONDS, then N seconds later
+#   uptime2 SECONDS, sockstat2, netstat2, snmp2 (the second reading; SECONDS
+#   from /proc/uptime, or the epoch when it is missing)
 #   sysctl NAME VALUE | nosysctl NAME
 #   listen PORTLIST            listening TCP ports, kernel list format
 #   state COUNT NAME           sockets per state (kernel names)
@@ -36,6 +41,7 @@ P=$R/proc
 top=10
 nss=0
 endian=
+sample=0
 while IFS=' ' read -r k v rest || [ -n "$k" ]; do
 	case $k in
 	'') ;;
@@ -47,6 +53,8 @@ while IFS=' ' read -r k v rest || [ -n "$k" ]; do
 		case $v in 0 | 1) nss=$v ;; *) echo "error nss must be 0 or 1"; exit 2 ;; esac ;;
 	endian)
 		case $v in le | be) endian=$v ;; *) echo "error endian must be le or be"; exit 2 ;; esac ;;
+	sample)
+		case $v in [0-9] | 10) sample=$v ;; *) echo "error sample must be 0 to 10 seconds"; exit 2 ;; esac ;;
 	*) echo "error unknown input key"; exit 2 ;;
 	esac
 	k=
@@ -60,14 +68,33 @@ else
 	echo "kernel $(uname -r)"
 fi
 
-if [ -r "$P/net/sockstat" ]; then
-	awk '$1 == "TCP:" { print "sockstat", $0 }' "$P/net/sockstat"
-fi
-if [ -r "$P/net/netstat" ]; then
-	awk '$1 == "TcpExt:" { print "netstat", $0 }' "$P/net/netstat"
-fi
-if [ -r "$P/net/snmp" ]; then
-	awk '$1 == "Tcp:" { print "snmp", $0 }' "$P/net/snmp"
+# counters SUFFIX: the sockstat TCP line and the TcpExt and Tcp counters.
+counters() {
+	if [ -r "$P/net/sockstat" ]; then
+		awk -v s="$1" '$1 == "TCP:" { print "sockstat" s, $0 }' "$P/net/sockstat"
+	fi
+	if [ -r "$P/net/netstat" ]; then
+		awk -v s="$1" '$1 == "TcpExt:" { print "netstat" s, $0 }' "$P/net/netstat"
+	fi
+	if [ -r "$P/net/snmp" ]; then
+		awk -v s="$1" '$1 == "Tcp:" { print "snmp" s, $0 }' "$P/net/snmp"
+	fi
+}
+clock() {
+	if [ -r "$P/uptime" ]; then
+		awk -v s="$1" 'NR == 1 { print "uptime" s, $1 }' "$P/uptime"
+	else
+		echo "uptime$1 $(date +%s)"
+	fi
+}
+if [ "$sample" -gt 0 ]; then
+	clock 1
+	counters ""
+	sleep "$sample"
+	clock 2
+	counters 2
+else
+	counters ""
 fi
 
 lo=32768

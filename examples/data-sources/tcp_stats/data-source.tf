@@ -1,8 +1,11 @@
 # One SSH round trip; the host aggregates its sockets and sends back counts
-# and the top entries only, however many sockets it holds.
+# and the top entries only, however many sockets it holds. sample_seconds
+# reads the kernel counters twice, 3 s apart, in that same round trip, for
+# per-second rates.
 data "tcp_stats" "api" {
-  host = "10.0.1.11"
-  top  = 5
+  host           = "10.0.1.11"
+  top            = 5
+  sample_seconds = 3
 }
 
 output "api_time_wait" {
@@ -11,7 +14,12 @@ output "api_time_wait" {
     time_wait         = data.tcp_stats.api.time_wait
     by_destination    = data.tcp_stats.api.time_wait_by_destination
     usable_ports      = data.tcp_stats.api.ephemeral_ports.usable
-    max_rate_per_dest = data.tcp_stats.api.max_connection_rate_per_destination
+    rate_no_reuse     = data.tcp_stats.api.connection_rate_without_reuse
+    port_reuse_limit  = data.tcp_stats.api.port_reuse_ceiling # 0 unless reuse applies; theoretical
+    tw_reuse          = data.tcp_stats.api.tw_reuse
+    assumptions       = data.tcp_stats.api.rate_assumptions
+    new_conns_per_s   = data.tcp_stats.api.rates.new_outgoing_connections
+    exhausted_in_s    = data.tcp_stats.api.rates.seconds_to_exhaustion # -1: the rate fits
     worst_destination = data.tcp_stats.api.port_exhaustion
     recommendations   = data.tcp_stats.api.recommendations
   }
