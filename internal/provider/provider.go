@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -28,6 +29,7 @@ import (
 var (
 	_ provider.Provider                   = (*tcpProvider)(nil)
 	_ provider.ProviderWithValidateConfig = (*tcpProvider)(nil)
+	_ provider.ProviderWithFunctions      = (*tcpProvider)(nil)
 )
 
 // secretFields are the provider attributes whose values never reach a log.
@@ -370,6 +372,10 @@ func (p *tcpProvider) Resources(_ context.Context) []func() resource.Resource {
 
 func (p *tcpProvider) DataSources(_ context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{NewStatsDataSource}
+}
+
+func (p *tcpProvider) Functions(_ context.Context) []func() function.Function {
+	return []func() function.Function{NewPortCapacityFunction, NewCanonicalPortsFunction}
 }
 
 // durationValidator checks Go duration strings at validate time.
