@@ -56,7 +56,8 @@ func (p *poolRecorder) stats() sshx.Stats {
 	return s
 }
 
-// accPreCheck requires TF_ACC and a terraform binary.
+// accPreCheck requires TF_ACC and a terraform binary (TF_ACC_TERRAFORM_PATH,
+// which may be an OpenTofu binary: see cliProviderAddress).
 func accPreCheck(t *testing.T) {
 	t.Helper()
 	lab.RequireAcc(t, "acceptance test")
@@ -67,6 +68,7 @@ func accPreCheck(t *testing.T) {
 			t.Fatal("no terraform binary: set TF_ACC_TERRAFORM_PATH or put terraform on PATH (make deps builds one)")
 		}
 	}
+	cliProviderAddress(t)
 }
 
 // startFleet starts a test fleet for an acceptance test.

@@ -67,8 +67,7 @@ func (f *portCapacityFunction) Definition(_ context.Context, _ function.Definiti
 			function.ListParameter{
 				Name:                "reserved",
 				ElementType:         types.StringType,
-				AllowNullValue:      true,
-				MarkdownDescription: "Reserved ports and ranges, `[\"7005\", \"8001-8100\"]`, as `ip_local_reserved_ports` (a set works too); `null` or `[]` for none.",
+				MarkdownDescription: "Reserved ports and ranges, `[\"7005\", \"8001-8100\"]`, as `ip_local_reserved_ports` (a set works too); `[]` for none.",
 			},
 		},
 		Return: function.ObjectReturn{AttributeTypes: portCapacityResultTypes},

@@ -73,8 +73,7 @@ func TestPortCapacityFunction(t *testing.T) {
 		t.Errorf("assumptions %q do not call the reuse figure a theoretical ceiling", a)
 	}
 
-	// null reserved = none reserved
-	got, ferr = runFunction(t, NewPortCapacityFunction(), rangeArg(32768, 60999), types.ListNull(types.StringType))
+	got, ferr = runFunction(t, NewPortCapacityFunction(), rangeArg(32768, 60999), stringsArg())
 	if ferr != nil {
 		t.Fatal(ferr)
 	}
@@ -130,7 +129,7 @@ locals {
 output "usable"  { value = local.cap.usable_ports }
 output "rate"    { value = local.cap.max_connection_rate_per_destination }
 output "ceiling" { value = local.cap.reuse_ceiling_per_destination }
-output "default_usable" { value = provider::tcp::port_capacity({ min = 32768, max = 60999 }, null).usable_ports }
+output "default_usable" { value = provider::tcp::port_capacity({ min = 32768, max = 60999 }, []).usable_ports }
 `,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownOutputValue("usable", knownvalue.Int64Exact(54902)),
