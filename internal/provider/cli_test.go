@@ -37,7 +37,8 @@ func cliIsOpenTofu() bool {
 		first, _, _ := strings.Cut(string(out), "\n")
 		v, _ = cliVersionLine.LoadOrStore(p, first)
 	}
-	return strings.HasPrefix(v.(string), "OpenTofu")
+	line, _ := v.(string)
+	return strings.HasPrefix(line, "OpenTofu")
 }
 
 // cliProviderAddress makes terraform-plugin-testing serve the provider on

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,9 +28,13 @@ func TestCanonicalPortsFunction(t *testing.T) {
 		if ferr != nil {
 			t.Fatalf("%v: %v", c.in, ferr)
 		}
+		list, ok := got.(types.List)
+		if !ok {
+			t.Fatalf("result is %T, not a list", got)
+		}
 		var elems []string
-		for _, v := range got.(types.List).Elements() {
-			elems = append(elems, v.(types.String).ValueString())
+		if d := list.ElementsAs(context.Background(), &elems, false); d.HasError() {
+			t.Fatal(d)
 		}
 		if strings.Join(elems, ",") != c.want {
 			t.Errorf("canonical_ports(%v) = %v, want %s", c.in, elems, c.want)

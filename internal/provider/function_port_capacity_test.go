@@ -37,9 +37,23 @@ func runFunction(t *testing.T, f function.Function, args ...attr.Value) (attr.Va
 	return resp.Result.Value(), resp.Error
 }
 
-func rangeArg(min, max int64) attr.Value {
+func rangeArg(lo, hi int64) attr.Value {
 	return types.ObjectValueMust(map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type},
-		map[string]attr.Value{"min": types.Int64Value(min), "max": types.Int64Value(max)})
+		map[string]attr.Value{"min": types.Int64Value(lo), "max": types.Int64Value(hi)})
+}
+
+// resultAttr returns attribute name of an object result as T.
+func resultAttr[T attr.Value](t *testing.T, v attr.Value, name string) T {
+	t.Helper()
+	obj, ok := v.(types.Object)
+	if !ok {
+		t.Fatalf("result is %T, not an object", v)
+	}
+	a, ok := obj.Attributes()[name].(T)
+	if !ok {
+		t.Fatalf("result attribute %s is %T", name, obj.Attributes()[name])
+	}
+	return a
 }
 
 func stringsArg(items ...string) attr.Value {
@@ -55,21 +69,20 @@ func TestPortCapacityFunction(t *testing.T) {
 	if ferr != nil {
 		t.Fatal(ferr)
 	}
-	attrs := got.(types.Object).Attributes()
 	want := catalog.CapacityOf(catalog.PortRange{Min: 10000, Max: 65001}, []catalog.PortSpan{{Min: 10000, Max: 10099}})
 	if want.Usable != 54902 {
 		t.Fatalf("catalogue usable %d, want 54902", want.Usable)
 	}
-	if u := attrs["usable_ports"].(types.Int64).ValueInt64(); u != want.Usable {
+	if u := resultAttr[types.Int64](t, got, "usable_ports").ValueInt64(); u != want.Usable {
 		t.Errorf("usable_ports %d, want %d", u, want.Usable)
 	}
-	if r := attrs["max_connection_rate_per_destination"].(types.Float64).ValueFloat64(); r != want.RatePerDestination {
+	if r := resultAttr[types.Float64](t, got, "max_connection_rate_per_destination").ValueFloat64(); r != want.RatePerDestination {
 		t.Errorf("max_connection_rate_per_destination %v, want %v", r, want.RatePerDestination)
 	}
-	if r := attrs["reuse_ceiling_per_destination"].(types.Float64).ValueFloat64(); r != want.ReuseCeiling {
+	if r := resultAttr[types.Float64](t, got, "reuse_ceiling_per_destination").ValueFloat64(); r != want.ReuseCeiling {
 		t.Errorf("reuse_ceiling_per_destination %v, want %v", r, want.ReuseCeiling)
 	}
-	if a := attrs["assumptions"].(types.String).ValueString(); !strings.Contains(a, "theoretical ceiling") {
+	if a := resultAttr[types.String](t, got, "assumptions").ValueString(); !strings.Contains(a, "theoretical ceiling") {
 		t.Errorf("assumptions %q do not call the reuse figure a theoretical ceiling", a)
 	}
 
@@ -77,7 +90,7 @@ func TestPortCapacityFunction(t *testing.T) {
 	if ferr != nil {
 		t.Fatal(ferr)
 	}
-	if u := got.(types.Object).Attributes()["usable_ports"].(types.Int64).ValueInt64(); u != 28232 {
+	if u := resultAttr[types.Int64](t, got, "usable_ports").ValueInt64(); u != 28232 {
 		t.Errorf("default range usable_ports %d, want 28232", u)
 	}
 }
