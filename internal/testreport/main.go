@@ -46,7 +46,6 @@ type report struct {
 	buf      map[string][]string // output per package or test, until it ends
 	results  []result
 	pkgFail  []string
-	lastLine string
 }
 
 func key(pkg, test string) string { return pkg + "\x00" + test }
