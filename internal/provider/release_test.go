@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -44,21 +43,16 @@ func loadRelease(t *testing.T) release {
 	}
 	r := release{dir: dir, version: m.Version, sums: map[string]string{}}
 	name := filepath.Join(dir, "terraform-provider-tcp_"+m.Version+"_SHA256SUMS")
-	f, err := os.Open(name)
+	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		sum, file, ok := strings.Cut(sc.Text(), "  ")
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		sum, file, ok := strings.Cut(line, "  ")
 		if !ok || len(sum) != 64 {
-			t.Fatalf("%s: malformed line %q", name, sc.Text())
+			t.Fatalf("%s: malformed line %q", name, line)
 		}
 		r.sums[file] = sum
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return r
 }

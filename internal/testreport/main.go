@@ -42,18 +42,22 @@ type result struct {
 }
 
 type report struct {
-	out      io.Writer
-	buf      map[string][]string // output per package or test, until it ends
-	results  []result
-	pkgFail  []string
+	out     io.Writer
+	buf     map[string][]string // output per package or test, until it ends
+	results []result
+	pkgFail []string
 }
+
+func (r *report) print(a ...any) { _, _ = fmt.Fprint(r.out, a...) }
+
+func (r *report) printf(format string, a ...any) { _, _ = fmt.Fprintf(r.out, format, a...) }
 
 func key(pkg, test string) string { return pkg + "\x00" + test }
 
 func (r *report) add(e event) {
 	switch e.Action {
 	case "build-output":
-		fmt.Fprint(r.out, e.Output)
+		r.print(e.Output)
 		return
 	case "output":
 		k := key(e.Package, e.Test)
@@ -70,20 +74,20 @@ func (r *report) add(e event) {
 		switch e.Action {
 		case "fail":
 			for _, l := range lines {
-				fmt.Fprint(r.out, l)
+				r.print(l)
 			}
 			r.pkgFail = append(r.pkgFail, e.Package)
-			fmt.Fprintf(r.out, "FAIL\t%s\t%.1fs\n", e.Package, e.Elapsed)
+			r.printf("FAIL\t%s\t%.1fs\n", e.Package, e.Elapsed)
 		case "pass":
-			fmt.Fprintf(r.out, "ok  \t%s\t%.1fs\n", e.Package, e.Elapsed)
+			r.printf("ok  \t%s\t%.1fs\n", e.Package, e.Elapsed)
 		case "skip":
-			fmt.Fprintf(r.out, "?   \t%s\t[no test files]\n", e.Package)
+			r.printf("?   \t%s\t[no test files]\n", e.Package)
 		}
 		return
 	}
 	if e.Action == "fail" {
 		for _, l := range lines {
-			fmt.Fprint(r.out, l)
+			r.print(l)
 		}
 	}
 	if strings.Contains(e.Test, "/") {
@@ -191,7 +195,7 @@ func main() {
 		line := sc.Bytes()
 		var e event
 		if len(line) == 0 || line[0] != '{' || json.Unmarshal(line, &e) != nil {
-			fmt.Fprintln(os.Stdout, string(line)) // not test2json: pass it through
+			fmt.Println(string(line)) // not test2json: pass it through
 			continue
 		}
 		r.add(e)
