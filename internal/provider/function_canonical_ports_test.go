@@ -10,7 +10,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 )
 
 func TestCanonicalPortsFunction(t *testing.T) {
@@ -47,31 +46,24 @@ func TestCanonicalPortsFunction(t *testing.T) {
 }
 
 func TestAccFunction_canonicalPorts(t *testing.T) {
-	accPreCheck(t)
-	resource.UnitTest(t, resource.TestCase{
-		TerraformVersionChecks: []tfversion.TerraformVersionCheck{
-			tfversion.SkipBelow(tfversion.Version1_8_0), // provider functions: Terraform 1.8, OpenTofu 1.7
-		},
-		ProtoV6ProviderFactories: protoV6Factories,
-		Steps: []resource.TestStep{
-			{
-				Config: `
+	functionTest(t, []resource.TestStep{
+		{
+			Config: `
 output "ports" { value = provider::tcp::canonical_ports(["8003", "8001-8002", "7005", "8002-8004"]) }
 output "from_set" { value = provider::tcp::canonical_ports(toset(["9000", "8999"])) }
 `,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownOutputValue("ports", knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.StringExact("7005"), knownvalue.StringExact("8001-8004"),
-					})),
-					statecheck.ExpectKnownOutputValue("from_set", knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.StringExact("8999-9000"),
-					})),
-				},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("ports", knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.StringExact("7005"), knownvalue.StringExact("8001-8004"),
+				})),
+				statecheck.ExpectKnownOutputValue("from_set", knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.StringExact("8999-9000"),
+				})),
 			},
-			{
-				Config:      `output "x" { value = provider::tcp::canonical_ports(["7005", "0"]) }`,
-				ExpectError: regexp.MustCompile(`(?s)"ports".*port 0\s+cannot be reserved`),
-			},
+		},
+		{
+			Config:      `output "x" { value = provider::tcp::canonical_ports(["7005", "0"]) }`,
+			ExpectError: regexp.MustCompile(`(?s)"ports".*port 0\s+cannot be reserved`),
 		},
 	})
 }

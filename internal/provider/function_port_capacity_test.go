@@ -127,15 +127,9 @@ func TestPortCapacityFunctionErrorsNameTheArgument(t *testing.T) {
 // output in state holds the computed figures, and bad input fails the plan
 // naming the parameter.
 func TestAccFunction_portCapacity(t *testing.T) {
-	accPreCheck(t)
-	resource.UnitTest(t, resource.TestCase{
-		TerraformVersionChecks: []tfversion.TerraformVersionCheck{
-			tfversion.SkipBelow(tfversion.Version1_8_0), // provider functions: Terraform 1.8, OpenTofu 1.7
-		},
-		ProtoV6ProviderFactories: protoV6Factories,
-		Steps: []resource.TestStep{
-			{
-				Config: `
+	functionTest(t, []resource.TestStep{
+		{
+			Config: `
 locals {
   cap = provider::tcp::port_capacity({ min = 10000, max = 65001 }, ["7005", "8001-8100", "10000-10099"])
 }
@@ -144,24 +138,37 @@ output "rate"    { value = local.cap.max_connection_rate_per_destination }
 output "ceiling" { value = local.cap.reuse_ceiling_per_destination }
 output "default_usable" { value = provider::tcp::port_capacity({ min = 32768, max = 60999 }, []).usable_ports }
 `,
-				ConfigStateChecks: []statecheck.StateCheck{
-					statecheck.ExpectKnownOutputValue("usable", knownvalue.Int64Exact(54902)),
-					statecheck.ExpectKnownOutputValue("rate", knownvalue.NumberFunc(func(v *big.Float) error {
-						return approx(v, 54902.0/60)
-					})),
-					statecheck.ExpectKnownOutputValue("ceiling", knownvalue.Int64Exact(54902)),
-					statecheck.ExpectKnownOutputValue("default_usable", knownvalue.Int64Exact(28232)),
-				},
-			},
-			{
-				Config:      `output "x" { value = provider::tcp::port_capacity({ min = 60999, max = 32768 }, []) }`,
-				ExpectError: regexp.MustCompile(`(?s)"range".*reversed range: min 60999 is greater than max 32768`),
-			},
-			{
-				Config:      `output "x" { value = provider::tcp::port_capacity({ min = 1024, max = 65535 }, ["8100-8001"]) }`,
-				ExpectError: regexp.MustCompile(`(?s)"reserved".*"8100-8001": reversed range`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownOutputValue("usable", knownvalue.Int64Exact(54902)),
+				statecheck.ExpectKnownOutputValue("rate", knownvalue.NumberFunc(func(v *big.Float) error {
+					return approx(v, 54902.0/60)
+				})),
+				statecheck.ExpectKnownOutputValue("ceiling", knownvalue.Int64Exact(54902)),
+				statecheck.ExpectKnownOutputValue("default_usable", knownvalue.Int64Exact(28232)),
 			},
 		},
+		{
+			Config:      `output "x" { value = provider::tcp::port_capacity({ min = 60999, max = 32768 }, []) }`,
+			ExpectError: regexp.MustCompile(`(?s)"range".*reversed range: min 60999 is greater than max 32768`),
+		},
+		{
+			Config:      `output "x" { value = provider::tcp::port_capacity({ min = 1024, max = 65535 }, ["8100-8001"]) }`,
+			ExpectError: regexp.MustCompile(`(?s)"reserved".*"8100-8001": reversed range`),
+		},
+	})
+}
+
+// functionTest runs steps that call provider functions through the CLI;
+// they exist in Terraform 1.8 and OpenTofu 1.7 and later.
+func functionTest(t *testing.T, steps []resource.TestStep) {
+	t.Helper()
+	accPreCheck(t)
+	resource.UnitTest(t, resource.TestCase{
+		TerraformVersionChecks: []tfversion.TerraformVersionCheck{
+			tfversion.SkipBelow(tfversion.Version1_8_0),
+		},
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps:                    steps,
 	})
 }
 
