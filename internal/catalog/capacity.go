@@ -30,7 +30,7 @@ const CapacityAssumptions = "This host closes first (client-side TIME_WAIT), con
 	"usable ports is an upper bound (ports held by bind() are skipped for every destination). " +
 	"The rate without reuse holds because TIME_WAIT lasts 60 s whatever the sysctls. " +
 	"The reuse figure is a theoretical ceiling: it needs tcp_tw_reuse in effect for the destination " +
-	"(1, or 2 for loopback on Linux 4.18 and later), TCP timestamps on both ends, " +
+	"(1; 2 means loopback only on Linux 4.18 and later, every destination before), TCP timestamps on both ends, " +
 	"and a reuse delay of 1000 ms (tcp_tw_reuse_delay's default on Linux 6.14 and later; older kernels " +
 	"reuse after 0 to 2 s)."
 
