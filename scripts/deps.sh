@@ -140,6 +140,12 @@ fi
 if [ "${1:-}" = matrix ]; then
 	# Three independent builds: run together, downloads overlap compiles.
 	# Each one's output is shown when it ends (all of it when it failed).
+	# Cold (empty module and build caches, 2 cores) they take about 8 minutes.
+	todo=""
+	[ -x "$tf_min" ] || todo="$todo terraform-$TF_MIN_VERSION"
+	[ -x "$tofu" ] || todo="$todo tofu-$TOFU_VERSION"
+	[ -x "$(goreleaser_path "$GORELEASER_VERSION")" ] || [ -x "$(goreleaser_path "$GORELEASER_FALLBACK_VERSION")" ] || todo="$todo goreleaser-$GORELEASER_VERSION"
+	[ -z "$todo" ] || echo "deps: building$todo in parallel into $cache (minutes, once per version)"
 	logs="$(mktemp -d)"
 	build_terraform_min >"$logs/terraform" 2>&1 &
 	p_tf=$!
