@@ -293,7 +293,7 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	// over the keys of the resource it replaces. Terraform plans the new
 	// object a second time without the prior state; the name travels in
 	// the private state, which Create also sees (see NewProtocol6).
-	replaces := replacedName(ctx, req, resp, state)
+	replaces := replacedName(ctx, req, resp, state, plan)
 
 	// Host-aware rules, on facts read from the host (reusing the refresh's
 	// read when this process just made it).
@@ -343,9 +343,9 @@ const privateReplaces = "replaces"
 // keeps it in the planned private state: from the prior state when this
 // plan replaces it, or from the private state of the first pass when
 // Terraform plans the replacement again without a prior state.
-func replacedName(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, state *tuningModel) string {
+func replacedName(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, state *tuningModel, plan tuningModel) string {
 	name := ""
-	if state != nil && len(resp.RequiresReplace) > 0 {
+	if state != nil && replaced(*state, plan) {
 		name = state.Name.ValueString()
 	} else if state == nil && req.Private != nil {
 		if b, _ := req.Private.GetKey(ctx, privateReplaces); len(b) > 0 {
@@ -358,6 +358,14 @@ func replacedName(ctx context.Context, req resource.ModifyPlanRequest, resp *res
 		return name
 	}
 	return ""
+}
+
+// replaced reports whether plan replaces the object in state: one of the
+// attributes that force replacement changed. (The framework does not pass
+// the attribute plan modifiers' RequiresReplace on to ModifyPlan.)
+func replaced(state, plan tuningModel) bool {
+	return !state.Name.Equal(plan.Name) || !state.Priority.Equal(plan.Priority) ||
+		!state.Host.Equal(plan.Host) || !state.Port.Equal(plan.Port)
 }
 
 // replacesAtApply is the name a create replaces, from its planned private

@@ -660,3 +660,93 @@ func TestAccTuning_foreignFileAtPersistPathIsKept(t *testing.T) {
 		t.Errorf("the administrator's file changed: %q, %v", b, err)
 	}
 }
+
+// Renaming replaces the resource: its own previous file and record entries
+// are not a conflict, with or without create_before_destroy, and the
+// originals carry over to the new name.
+func TestAccTuning_renameReplaces(t *testing.T) {
+	for _, cbd := range []bool{false, true} {
+		t.Run(fmt.Sprintf("create_before_destroy=%v", cbd), func(t *testing.T) {
+			f := startFleet(t, lab.Options{Hosts: 1})
+			h := f.Hosts[0]
+			orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse")
+			lifecycle, action := "", plancheck.ResourceActionDestroyBeforeCreate
+			if cbd {
+				lifecycle, action = "lifecycle {\n    create_before_destroy = true\n  }\n", plancheck.ResourceActionCreateBeforeDestroy
+			}
+			body := func(name string) string {
+				return fmt.Sprintf("name = %q\n  tcp_fin_timeout = 31\n  tcp_tw_reuse = 1\n  %s", name, lifecycle)
+			}
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6Factories,
+				CheckDestroy:             restoredAndRemoved(f, orig, "90-beta.conf"),
+				Steps: []resource.TestStep{
+					{Config: singleConfig(f, h, body("alpha")), ConfigStateChecks: []statecheck.StateCheck{expectFileLine(h, "90-alpha.conf", "net.ipv4.tcp_fin_timeout", "31")}},
+					{
+						Config: singleConfig(f, h, body("beta")),
+						ConfigPlanChecks: resource.ConfigPlanChecks{
+							PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tcp_tuning.one", action)},
+						},
+						ConfigStateChecks: []statecheck.StateCheck{
+							expectFileLine(h, "90-beta.conf", "net.ipv4.tcp_fin_timeout", "31"),
+							expectNoFile(h, "90-alpha.conf"),
+							expectSysctl(h, "net.ipv4.tcp_fin_timeout", "31"),
+							statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("original_values").AtMapKey("net.ipv4.tcp_fin_timeout"), knownvalue.StringExact(orig[h.Name]["net.ipv4.tcp_fin_timeout"])),
+							hostCheck{desc: "the record names the new owner only", fn: func() error {
+								b, err := os.ReadFile(filepath.Join(h.SysctlDir(), ".tcp-tuning.record"))
+								if err != nil {
+									return err
+								}
+								if strings.Contains(string(b), " alpha ") || !strings.Contains(string(b), "o net.ipv4.tcp_fin_timeout beta "+orig[h.Name]["net.ipv4.tcp_fin_timeout"]+"\n") {
+									return fmt.Errorf("record:\n%s", b)
+								}
+								return nil
+							}},
+						},
+					},
+					{Config: singleConfig(f, h, body("beta")), PlanOnly: true},
+				},
+			})
+		})
+	}
+}
+
+// A resource with persist = false leaves no file: after its state is
+// lost, terraform import finds it in the host's record, with its
+// originals, and destroy restores them.
+func TestAccTuning_importWithoutFile(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_keepalive_time")
+	cfg := singleConfig(f, h, "name = \"nofile\"\n  persist = false\n  tcp_keepalive_time = 900\n")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, "90-nofile.conf"),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{expectSysctl(h, "net.ipv4.tcp_keepalive_time", "900"), expectNoFile(h, "90-nofile.conf")}},
+			{
+				Config:                  cfg,
+				ResourceName:            "tcp_tuning.one",
+				ImportState:             true,
+				ImportStateId:           fmt.Sprintf("%s:%d/nofile", h.Addr, h.Port),
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "id"},
+			},
+		},
+	})
+}
+
+// A user that is not root and has no sudo: the plan says so, before any
+// change, instead of calling the key global to the machine.
+func TestAccTuning_noSudoIsExplainedAtPlan(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config:      singleConfig(f, h, "tcp_keepalive_intvl = 30\n", `  user = "tcpsudo"`),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)SSH User Cannot Write /proc/sys.*cannot write /proc/sys without\s+sudo`),
+		}},
+	})
+}
