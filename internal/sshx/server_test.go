@@ -144,6 +144,7 @@ type testServer struct {
 	userCA          ssh.PublicKey   // accept user certificates signed by it
 	password        string          // accept this password
 	kbdPassword     string          // accept this keyboard-interactive answer
+	kbdRefuse       bool            // offer keyboard-interactive and refuse it at once, as OpenSSH without PAM does
 	stall           bool            // accept TCP, never speak SSH
 	dropBeforeReply bool            // close the connection on exec before replying
 	onExec          func(e *execRequest) execResult
@@ -164,17 +165,18 @@ type testServer struct {
 	ignoreKeepalive atomic.Bool
 
 	// Observations.
-	accepted     atomic.Int64 // TCP connections
-	handshakes   atomic.Int64 // authenticated connections
-	connsClosed  atomic.Int64 // authenticated connections that ended
-	sessionOpens atomic.Int64
-	refused      atomic.Int64
-	execs        atomic.Int64
-	active       atomic.Int64
-	maxActive    atomic.Int64
-	keepalives   atomic.Int64
-	directTCPIP  atomic.Int64
-	sessionsGone atomic.Int64 // sessions closed by the client before the server ended them
+	accepted      atomic.Int64 // TCP connections
+	handshakes    atomic.Int64 // authenticated connections
+	connsClosed   atomic.Int64 // authenticated connections that ended
+	sessionOpens  atomic.Int64
+	refused       atomic.Int64
+	execs         atomic.Int64
+	active        atomic.Int64
+	maxActive     atomic.Int64
+	keepalives    atomic.Int64
+	passwordTries atomic.Int64 // password authentication attempts
+	directTCPIP   atomic.Int64
+	sessionsGone  atomic.Int64 // sessions closed by the client before the server ended them
 
 	mu       sync.Mutex
 	commands []string
@@ -277,10 +279,16 @@ func (s *testServer) config() *ssh.ServerConfig {
 	}
 	if s.password != "" {
 		cfg.PasswordCallback = func(_ ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			s.passwordTries.Add(1)
 			if string(pw) == s.password {
 				return &ssh.Permissions{}, nil
 			}
 			return nil, errors.New("wrong password")
+		}
+	}
+	if s.kbdRefuse {
+		cfg.KeyboardInteractiveCallback = func(ssh.ConnMetadata, ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+			return nil, errors.New("no keyboard-interactive devices")
 		}
 	}
 	if s.kbdPassword != "" {
