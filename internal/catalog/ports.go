@@ -199,14 +199,14 @@ func PortListElements(canonical string) []string {
 	return strings.Split(canonical, ",")
 }
 
-// PortListContains reports whether port is inside any span.
+// PortListContains reports whether port is inside any span. spans must be
+// sorted and merged, as ParsePortList, ParseKernelPortList and
+// MergePortSpans return them: the lookup is a binary search, so checking
+// many ports against a long list costs n·log n, not n².
 func PortListContains(spans []PortSpan, port int64) bool {
-	for _, s := range spans {
-		if s.Contains(port) {
-			return true
-		}
-	}
-	return false
+	// The first span that ends at or after port is the only candidate.
+	i, _ := slices.BinarySearchFunc(spans, port, func(s PortSpan, p int64) int { return cmp.Compare(s.Max, p) })
+	return i < len(spans) && spans[i].Contains(port)
 }
 
 // UsablePorts returns the number of ephemeral ports the kernel can choose:

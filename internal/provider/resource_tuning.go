@@ -208,6 +208,7 @@ func settingAttribute(s catalog.Setting) (schema.Attribute, bool) {
 		return schema.SetAttribute{
 			Optional:            true,
 			ElementType:         types.StringType,
+			CustomType:          largeStringSetType, // n·log n checks for large lists
 			MarkdownDescription: s.MarkdownDescription(),
 		}, true
 	}
