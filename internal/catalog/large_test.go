@@ -65,8 +65,8 @@ func TestCanonicalLargePortLists(t *testing.T) {
 			t.Fatalf("n=%d: canonical list has %d spans, the model %d", n, len(spans), len(want))
 		}
 		for p := int64(0); p < 65536; p++ {
-			if PortListContains(spans, p) != model[p] {
-				t.Fatalf("n=%d: PortListContains(%d) = %v, want %v", n, p, !model[p], model[p])
+			if SortedPortListContains(spans, p) != model[p] {
+				t.Fatalf("n=%d: SortedPortListContains(%d) = %v, want %v", n, p, !model[p], model[p])
 			}
 		}
 		c, err := CanonicalPortListFromItems(items)
@@ -79,18 +79,25 @@ func TestCanonicalLargePortLists(t *testing.T) {
 	}
 }
 
-func TestPortListContainsEdges(t *testing.T) {
+func TestPortListContains(t *testing.T) {
 	spans := []PortSpan{{5, 9}, {20, 20}, {30, 65535}}
 	for _, c := range []struct {
 		port int64
 		want bool
 	}{{0, false}, {4, false}, {5, true}, {9, true}, {10, false}, {19, false}, {20, true}, {21, false}, {29, false}, {30, true}, {65535, true}} {
+		if got := SortedPortListContains(spans, c.port); got != c.want {
+			t.Errorf("SortedPortListContains(%v, %d) = %v, want %v", spans, c.port, got, c.want)
+		}
 		if got := PortListContains(spans, c.port); got != c.want {
 			t.Errorf("PortListContains(%v, %d) = %v, want %v", spans, c.port, got, c.want)
 		}
 	}
-	if PortListContains(nil, 1) {
+	if SortedPortListContains(nil, 1) || PortListContains(nil, 1) {
 		t.Error("empty list contains 1")
+	}
+	// PortListContains takes any order.
+	if !PortListContains([]PortSpan{{30, 40}, {5, 9}}, 7) {
+		t.Error("PortListContains misses a port in an unsorted list")
 	}
 }
 

@@ -15,53 +15,53 @@ import (
 const MaxKnownHostsBytes = 16 << 20
 
 // readBoundedFile reads a configuration file that must be a regular file of
-// at most max bytes. It never blocks on a FIFO or device and never reads
-// more than max+1 bytes: the path is checked with stat before it is
+// at most limit bytes. It never blocks on a FIFO or device and never reads
+// more than limit+1 bytes: the path is checked with stat before it is
 // opened, opened without blocking, checked again on the open file (it must
 // be the file that was checked), and read through a limit. The error says
 // what the path is when it is not a regular file. A missing file's error
 // satisfies errors.Is(err, fs.ErrNotExist).
-func readBoundedFile(path string, max int64) ([]byte, error) {
+func readBoundedFile(path string, limit int64) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
-	if err := regularWithin(st, max); err != nil {
+	if err := regularWithin(st, limit); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only: nothing to lose
 	fst, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
-	if err := regularWithin(fst, max); err != nil {
+	if err := regularWithin(fst, limit); err != nil {
 		return nil, err
 	}
 	if !os.SameFile(st, fst) {
 		return nil, errors.New("the file was replaced while it was being opened; try again")
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("the file grew beyond %s while it was read", byteSize(max))
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("the file grew beyond %s while it was read", byteSize(limit))
 	}
 	return data, nil
 }
 
-// regularWithin checks that st is a regular file of at most max bytes.
-func regularWithin(st fs.FileInfo, max int64) error {
+// regularWithin checks that st is a regular file of at most limit bytes.
+func regularWithin(st fs.FileInfo, limit int64) error {
 	m := st.Mode()
 	var what string
 	switch {
 	case m.IsRegular():
-		if st.Size() > max {
-			return fmt.Errorf("the file is %s, more than the %s allowed", byteSize(st.Size()), byteSize(max))
+		if st.Size() > limit {
+			return fmt.Errorf("the file is %s, more than the %s allowed", byteSize(st.Size()), byteSize(limit))
 		}
 		return nil
 	case m.IsDir():

@@ -31,7 +31,9 @@ func TestKnownHostsFileMustBeBoundedRegularFile(t *testing.T) {
 	if err := f.Truncate(MaxKnownHostsBytes + 1); err != nil { // sparse: no disk used
 		t.Fatal(err)
 	}
-	f.Close()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, path, want string
 	}{

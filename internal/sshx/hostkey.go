@@ -170,7 +170,7 @@ func knownhostsFromBytes(data []byte, path string) (ssh.HostKeyCallback, error) 
 		return nil, fmt.Errorf("cannot make a private copy to parse: %v", err)
 	}
 	name := tmp.Name()
-	defer os.Remove(name)
+	defer func() { _ = os.Remove(name) }()
 	_, werr := tmp.Write(data)
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr

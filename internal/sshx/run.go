@@ -166,7 +166,7 @@ func (p *Pool) newSession(ctx context.Context, hc *hostConn, ep *endpoint, clien
 	}
 	hc.drop(client)
 	if o := <-ch; o.sess != nil { // the close ends the open; a late success is discarded
-		o.sess.Close()
+		_ = o.sess.Close()
 	}
 	tflog.Debug(ctx, "ssh session request unanswered, connection closed", map[string]any{"host": ep.key})
 	return nil, newError(KindTimeout, ep, "", fmt.Errorf("the host did not answer the session request before the deadline; the connection was closed and nothing was started: %w", cause))
