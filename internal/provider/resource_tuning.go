@@ -83,7 +83,7 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			Required:            true,
 			MarkdownDescription: "Address or name of the host to tune, reached over SSH. Changing it replaces the resource.",
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1), hostValidator{}},
 		},
 		"port": schema.Int64Attribute{
 			Optional:            true,
@@ -94,6 +94,7 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		"user": schema.StringAttribute{
 			Optional:            true,
 			MarkdownDescription: "SSH user for this host. Defaults to the provider's `user`.",
+			Validators:          []validator.String{userValidator{}},
 		},
 		"host_key": schema.StringAttribute{
 			Optional:            true,
@@ -208,6 +209,7 @@ func settingAttribute(s catalog.Setting) (schema.Attribute, bool) {
 		return schema.SetAttribute{
 			Optional:            true,
 			ElementType:         types.StringType,
+			CustomType:          largeStringSetType, // n·log n checks for large lists
 			MarkdownDescription: s.MarkdownDescription(),
 		}, true
 	}
@@ -216,6 +218,7 @@ func settingAttribute(s catalog.Setting) (schema.Attribute, bool) {
 
 // ValidateConfig runs the static rules: no SSH.
 func (r *tuningResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	resp.Diagnostics.Append(validateTimeouts(ctx, req.Config, "create", "read", "update", "delete")...) // validators.go
 	m, diags := getTuning(ctx, req.Config)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() || !m.settingsKnown() {

@@ -712,9 +712,16 @@ func isTransient(err error) bool {
 	return strings.HasSuffix(msg, ": EOF") || strings.Contains(msg, "connection reset by peer")
 }
 
+// isAuthFailure reports a handshake error that means the host refused our
+// credentials. Besides x/crypto's own wording, OpenSSH without PAM lists
+// keyboard-interactive but answers it with USERAUTH_FAILURE (message type
+// 51) at once, which x/crypto reports as an unexpected message: after a
+// refused password, that is the error a wrong password gives.
 func isAuthFailure(err error) bool {
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "unable to authenticate") ||
 		strings.Contains(msg, "no supported methods remain") ||
-		strings.Contains(msg, "authentication failures")
+		strings.Contains(msg, "authentication failures") ||
+		strings.Contains(msg, "too many authentication attempts") ||
+		strings.Contains(msg, "unexpected message type 51 ")
 }
