@@ -3,11 +3,11 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"log"
 
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/provider"
 )
@@ -20,17 +20,12 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers like delve")
 	flag.Parse()
 
-	var opts []tf6server.ServeOpt
-	if debug {
-		opts = append(opts, tf6server.WithManagedDebug())
-	}
-	// provider.NewProtocol6 is the framework's server with one addition
-	// (see its doc): a create knows which resource it replaces.
-	server, err := provider.NewProtocol6(provider.New(version)())()
+	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
+		Address:         "registry.terraform.io/tcptune/tcp",
+		Debug:           debug,
+		ProtocolVersion: 6,
+	})
 	if err != nil {
-		log.Fatal(err.Error())
-	}
-	if err := tf6server.Serve("registry.terraform.io/tcptune/tcp", func() tfprotov6.ProviderServer { return server }, opts...); err != nil {
 		log.Fatal(err.Error())
 	}
 }

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -120,17 +119,17 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		},
 		"name": schema.StringAttribute{
 			Optional: true, Computed: true, Default: stringdefault.StaticString(defaultName),
-			MarkdownDescription: "Name of this tuning on the host: the persisted file is `/etc/sysctl.d/<priority>-<name>.conf`. " +
-				"Defaults to `" + defaultName + "`. Changing it replaces the resource.",
-			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			Validators:    []validator.String{stringvalidator.RegexMatches(nameRE, "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters")},
+			MarkdownDescription: "Name of this tuning on the host: the persisted file is `/etc/sysctl.d/<priority>-<name>.conf`, and the " +
+				"host's own record of original values names each key's owner by it, so it must be unique per host across all Terraform states. " +
+				"Defaults to `" + defaultName + "`. Changing it renames the tuning in place: the file moves and the record's entries follow, " +
+				"in one all-or-nothing apply, with no moment where the original values are back.",
+			Validators: []validator.String{stringvalidator.RegexMatches(nameRE, "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters")},
 		},
 		"priority": schema.Int64Attribute{
 			Optional: true, Computed: true, Default: int64default.StaticInt64(defaultPriority),
 			MarkdownDescription: "Two-digit prefix of the persisted file; files are applied at boot in basename order and a later file wins. " +
-				"Defaults to `90`. Changing it replaces the resource.",
-			PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-			Validators:    []validator.Int64{int64validator.Between(0, 99)},
+				"Defaults to `90`. Changing it moves the persisted file in place.",
+			Validators: []validator.Int64{int64validator.Between(0, 99)},
 		},
 		"persist": schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -292,11 +291,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 
-	// A replacement (rename, new priority, create_before_destroy) may take
-	// over the keys of the resource it replaces. Terraform plans the new
-	// object a second time without the prior state; the name travels in
-	// the private state, which Create also sees (see NewProtocol6).
-	replaces := replacedName(ctx, req, resp, state, plan)
+	// A rename moves the resource's file and record entries in place: the
+	// keys of its previous name are its own.
+	replaces := ""
+	if state != nil && !state.Name.Equal(plan.Name) {
+		replaces = state.Name.ValueString()
+	}
 
 	// Host-aware rules, on facts read from the host (reusing the refresh's
 	// read when this process just made it).
@@ -336,49 +336,6 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	f := hostFacts(res, plan)
 	f.Replaces = replaces
 	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), f), label)...)
-}
-
-// privateReplaces is the private state key that names the resource a
-// planned object replaces.
-const privateReplaces = "replaces"
-
-// replacedName returns the name of the resource this plan replaces, and
-// keeps it in the planned private state: from the prior state when this
-// plan replaces it, or from the private state of the first pass when
-// Terraform plans the replacement again without a prior state.
-func replacedName(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, state *tuningModel, plan tuningModel) string {
-	name := ""
-	if state != nil && replaced(*state, plan) {
-		name = state.Name.ValueString()
-	} else if state == nil && req.Private != nil {
-		if b, _ := req.Private.GetKey(ctx, privateReplaces); len(b) > 0 {
-			_ = json.Unmarshal(b, &name)
-		}
-	}
-	if name != "" && hostops.ValidOwner(name) && resp.Private != nil {
-		b, _ := json.Marshal(name)
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplaces, b)...)
-		return name
-	}
-	return ""
-}
-
-// replaced reports whether plan replaces the object in state: one of the
-// attributes that force replacement changed. (The framework does not pass
-// the attribute plan modifiers' RequiresReplace on to ModifyPlan.)
-func replaced(state, plan tuningModel) bool {
-	return !state.Name.Equal(plan.Name) || !state.Priority.Equal(plan.Priority) ||
-		!state.Host.Equal(plan.Host) || !state.Port.Equal(plan.Port)
-}
-
-// replacesAtApply is the name a create replaces, from its planned private
-// state.
-func replacesAtApply(ctx context.Context) string {
-	var name string
-	if b := plannedPrivate(ctx, privateReplaces); len(b) > 0 && json.Unmarshal(b, &name) == nil && hostops.ValidOwner(name) {
-		return name
-	}
-	return ""
 }
 
 // ownFile reports whether a persisted file found where a new resource
@@ -560,8 +517,9 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	var pr *tuning.Prior
 	if prior != nil {
 		pr = priorOf(*prior)
-	} else {
-		spec.Replaces = replacesAtApply(ctx)
+		if pr.Name != spec.Name {
+			spec.Replaces = pr.Name // a rename, in place
+		}
 	}
 	keys := readKeys(slices.Sorted(maps.Keys(spec.Desired)))
 	if pr != nil {
@@ -619,6 +577,9 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	}
 	plan.KernelRelease = types.StringValue(res.KernelRelease)
 	plan.OriginalValues = stringMapValue(applied.Originals)
+	if prior == nil {
+		r.data.markCreated(t, spec.Name, spec.PersistPath)
+	}
 	tflog.Debug(ctx, "tcp_tuning applied", map[string]any{"host": label, "written": applied.Wrote, "released": applied.Released})
 	diags.Append(setTuning(ctx, out, plan)...)
 }
@@ -911,7 +872,16 @@ func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	// every key the host's record gives this resource goes back, state's
 	// originals serving where the record lacks one.
 	spec := priorOf(state).Spec
-	dres, err := tuning.Delete(ctx, r.data.pool, t, spec, mapStrings(state.OriginalValues), state.RestoreOnDestroy.ValueBool())
+	var dres *hostops.DeleteResult
+	var err error
+	if newPath, ok := r.data.supersededBy(t, spec.Name); ok {
+		// A newer object of this name was created on this host in this
+		// run (create_before_destroy): it holds the keys and their
+		// originals now; only a file at another path is ours to remove.
+		dres, err = tuning.DeleteSuperseded(ctx, r.data.pool, t, spec, newPath)
+	} else {
+		dres, err = tuning.Delete(ctx, r.data.pool, t, spec, mapStrings(state.OriginalValues), state.RestoreOnDestroy.ValueBool())
+	}
 	r.data.forget(t, state.PersistPath.ValueString())
 	if err != nil {
 		resp.Diagnostics.Append(hostErrorDiag("Delete TCP Tuning", label, err))
