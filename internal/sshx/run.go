@@ -49,6 +49,8 @@ func (p *Pool) Run(ctx context.Context, t Target, s Script, stdin []byte) (*Resu
 	if err != nil {
 		return nil, newError(KindOther, ep, s.Name, err)
 	}
+	p.acquire(hc)
+	defer p.release(hc)
 	select {
 	case hc.sem <- struct{}{}:
 	case <-ctx.Done():
