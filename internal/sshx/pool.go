@@ -113,6 +113,9 @@ type hostConn struct {
 	// zero the connection is idle and idleTimer closes it.
 	busy      int
 	idleTimer *time.Timer
+	// timeoutK is whether the host's `timeout` takes -k: 0 not known yet,
+	// 1 yes, -1 no (learned by the first session's probe).
+	timeoutK atomic.Int32
 }
 
 type dialCall struct {
