@@ -32,6 +32,7 @@ import (
 // Tools the harness can measure, in the order they run.
 const (
 	ToolFloor             = "floor"
+	ToolTerraformOnly     = "terraform-only"
 	ToolProvider          = "provider"
 	ToolAnsible           = "ansible"
 	ToolAnsiblePipelining = "ansible-pipelining"
@@ -39,7 +40,7 @@ const (
 )
 
 // AllTools is every tool, in run order.
-var AllTools = []string{ToolFloor, ToolProvider, ToolAnsible, ToolAnsiblePipelining, ToolRemoteExec}
+var AllTools = []string{ToolFloor, ToolTerraformOnly, ToolProvider, ToolAnsible, ToolAnsiblePipelining, ToolRemoteExec}
 
 // Options configures Run.
 type Options struct {
@@ -238,6 +239,8 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		switch tool {
 		case ToolFloor:
 			err = r.floor(ctx)
+		case ToolTerraformOnly:
+			err = r.terraformOnly(ctx)
 		case ToolProvider:
 			err = r.provider(ctx)
 		case ToolAnsible:

@@ -136,6 +136,16 @@ func (r *Report) Ratios() string {
 			fmt.Fprintf(&b, "- %s: %.2f× (%s s vs %s s)\n", c.label, p.Wall.Seconds()/f.Wall.Seconds(), secs(p.Wall), secs(f.Wall))
 		}
 	}
+	for _, c := range []struct{ phase, floor string }{{PhaseApply, PhaseFloor2}, {PhasePlan, PhaseFloor1}} {
+		p, tf, f := r.Find(ToolProvider, c.phase), r.Find(ToolTerraformOnly, c.phase), r.Find(ToolFloor, c.floor)
+		if p != nil && tf != nil {
+			fmt.Fprintf(&b, "- %s: Terraform alone (terraform_data, no SSH) %s s; the provider and the hosts add %s s", c.phase, secs(tf.Wall), secs(p.Wall-tf.Wall))
+			if f != nil {
+				fmt.Fprintf(&b, ", %.2f× the floor (%s s)", (p.Wall-tf.Wall).Seconds()/f.Wall.Seconds(), secs(f.Wall))
+			}
+			b.WriteString("\n")
+		}
+	}
 	prov := r.Find(ToolProvider, PhaseApply)
 	if prov == nil {
 		return b.String()
