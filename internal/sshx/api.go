@@ -33,9 +33,11 @@ type Config struct {
 	MaxSessionsPerHost int           // default 2
 	KeepaliveInterval  time.Duration // default 15s; client closed after 3 missed replies
 	// IdleTimeout closes a connection that has had no session for this
-	// long (default 1s), and MaxIdle caps the idle connections kept open
-	// (default 16; the longest idle is closed first), so open connections
-	// follow the number of operations in flight, not the fleet size.
+	// long (default 2s), and the idle connections kept open are capped at
+	// MaxIdle (default 16) or twice the most hosts seen busy at once,
+	// whichever is more (the longest idle is closed first), so open
+	// connections follow the number of operations in flight (Terraform's
+	// -parallelism), not the fleet size.
 	IdleTimeout time.Duration
 	MaxIdle     int
 }

@@ -19,7 +19,7 @@ const (
 	DefaultTimeout            = time.Minute
 	DefaultMaxSessionsPerHost = 2
 	DefaultKeepaliveInterval  = 15 * time.Second
-	DefaultIdleTimeout        = time.Second
+	DefaultIdleTimeout        = 2 * time.Second
 	DefaultMaxIdle            = 16
 
 	// MaxOutputBytes caps what Run keeps of a script's stdout and of its

@@ -82,6 +82,12 @@ type Pool struct {
 	bytesReceived atomic.Int64
 	peakOpen      atomic.Int64
 	idleClosed    atomic.Int64
+	// busyHosts counts hosts with a Run in flight, peakBusy the most at
+	// once: the idle cap is at least twice that, so at -parallelism N the
+	// connection a resource reads on and applies on moments later stays
+	// open, while finished hosts' connections go.
+	busyHosts atomic.Int64
+	peakBusy  atomic.Int64
 	openMu        sync.Mutex
 	openSet       map[*ssh.Client]struct{} // connections open now
 
@@ -408,6 +414,11 @@ func (p *Pool) acquire(hc *hostConn) {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
 	hc.busy++
+	if hc.busy == 1 {
+		if n := p.busyHosts.Add(1); n > p.peakBusy.Load() {
+			p.peakBusy.Store(n)
+		}
+	}
 	if hc.idleTimer != nil {
 		hc.idleTimer.Stop()
 		hc.idleTimer = nil
@@ -423,6 +434,9 @@ func (p *Pool) acquire(hc *hostConn) {
 func (p *Pool) release(hc *hostConn) {
 	hc.mu.Lock()
 	hc.busy--
+	if hc.busy == 0 {
+		p.busyHosts.Add(-1)
+	}
 	c := hc.client
 	if hc.busy > 0 || c == nil {
 		hc.mu.Unlock()
@@ -432,7 +446,7 @@ func (p *Pool) release(hc *hostConn) {
 	p.idleMu.Lock()
 	p.idle = append(p.idle, hc)
 	var evict []*hostConn
-	if n := len(p.idle) - p.cfg.MaxIdle; n > 0 {
+	if n := len(p.idle) - max(p.cfg.MaxIdle, int(2*p.peakBusy.Load())); n > 0 {
 		evict = append(evict, p.idle[:n]...)
 	}
 	p.idleMu.Unlock()
