@@ -114,7 +114,9 @@ func tuningFromAttrs(a map[string]attr.Value) (tuningModel, bool) {
 	po, k := a["ip_local_port_range"].(types.Object)
 	ok = ok && k
 	m.PortRange = po
-	m.ReservedPorts, m.Extra = set("ip_local_reserved_ports"), mp("extra_sysctls")
+	rs, k := a["ip_local_reserved_ports"].(stringSetValue) // large sets: see stringSetType
+	ok = ok && k
+	m.ReservedPorts, m.Extra = rs.toSet(), mp("extra_sysctls")
 	m.Name, m.Priority, m.Persist, m.RestoreOnDestroy = str("name"), i64("priority"), bl("persist"), bl("restore_on_destroy")
 	m.KernelRelease, m.PersistPath, m.OriginalValues = str("kernel_release"), str("persist_path"), mp("original_values")
 	to, k := a["timeouts"].(timeouts.Value)
@@ -204,7 +206,7 @@ func (m tuningModel) attrs() map[string]attr.Value {
 	a := map[string]attr.Value{
 		"id": m.ID, "host": m.Host, "port": m.Port, "user": m.User, "host_key": m.HostKey,
 		"behind_nat": m.BehindNAT, "service_ports": m.ServicePorts, "ip_local_port_range": m.PortRange,
-		"ip_local_reserved_ports": m.ReservedPorts, "extra_sysctls": m.Extra, "name": m.Name, "priority": m.Priority,
+		"ip_local_reserved_ports": newStringSet(m.ReservedPorts), "extra_sysctls": m.Extra, "name": m.Name, "priority": m.Priority,
 		"persist": m.Persist, "restore_on_destroy": m.RestoreOnDestroy, "kernel_release": m.KernelRelease,
 		"persist_path": m.PersistPath, "original_values": m.OriginalValues, "timeouts": m.Timeouts,
 	}
