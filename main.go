@@ -71,7 +71,8 @@ func quietSDKLogs() {
 // profileCPU writes a CPU profile of this process to
 // $TCP_PPROF_DIR/cpu-<pid>.pprof when that variable is set (for the
 // benchmarks: each provider process that Terraform starts gets its own
-// file); the returned function ends it when Terraform stops the provider.
+// file); the returned function ends it when Terraform stops the provider,
+// and writes the heap profile beside it (heap-<pid>.pprof).
 func profileCPU() func() {
 	dir := os.Getenv("TCP_PPROF_DIR")
 	if dir == "" {
@@ -90,5 +91,10 @@ func profileCPU() func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		// What the process still holds when Terraform stops it.
+		if h, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", os.Getpid()))); err == nil {
+			_ = pprof.Lookup("heap").WriteTo(h, 0)
+			h.Close()
+		}
 	}
 }
