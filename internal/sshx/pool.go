@@ -88,8 +88,8 @@ type Pool struct {
 	// open, while finished hosts' connections go.
 	busyHosts atomic.Int64
 	peakBusy  atomic.Int64
-	openMu        sync.Mutex
-	openSet       map[*ssh.Client]struct{} // connections open now
+	openMu    sync.Mutex
+	openSet   map[*ssh.Client]struct{} // connections open now
 
 	// idle lists the connected hosts without a session in flight, the
 	// longest idle first (guarded by idleMu, taken after a hostConn's mu).
