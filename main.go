@@ -84,17 +84,17 @@ func profileCPU() func() {
 		return func() {}
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+		_ = f.Close()
 		log.Printf("[WARN] TCP_PPROF_DIR: %v", err)
 		return func() {}
 	}
 	return func() {
 		pprof.StopCPUProfile()
-		f.Close()
+		_ = f.Close()
 		// What the process still holds when Terraform stops it.
 		if h, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pprof", os.Getpid()))); err == nil {
 			_ = pprof.Lookup("heap").WriteTo(h, 0)
-			h.Close()
+			_ = h.Close()
 		}
 	}
 }

@@ -24,7 +24,7 @@ func TestQuietSDKLogs(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			for _, e := range envs {
 				t.Setenv(e, "")
-				os.Unsetenv(e)
+				_ = os.Unsetenv(e)
 			}
 			for k, v := range c.set {
 				t.Setenv(k, v)

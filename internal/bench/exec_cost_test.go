@@ -28,7 +28,7 @@ func BenchmarkExecCost(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer p.Close()
+	defer func() { _ = p.Close() }()
 	t := sshx.Target{Host: h.Addr, Port: h.Port}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
@@ -97,7 +97,7 @@ func BenchmarkExecCost(b *testing.B) {
 				b.Fatal(err)
 			}
 			_, err = q.Run(ctx, t, sshx.Script{Name: "true", Body: "true"}, nil)
-			q.Close()
+			_ = q.Close()
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -102,16 +102,16 @@ func floorLogin(ctx context.Context, h *lab.Host, cfg *ssh.ClientConfig) error {
 	}
 	cc, chans, reqs, err := ssh.NewClientConn(conn, h.Endpoint(), cfg)
 	if err != nil {
-		conn.Close()
+		_ = conn.Close()
 		return err
 	}
 	client := ssh.NewClient(cc, chans, reqs)
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	sess, err := client.NewSession()
 	if err != nil {
 		return err
 	}
-	defer sess.Close()
+	defer func() { _ = sess.Close() }()
 	return sess.Run("true")
 }
 

@@ -45,7 +45,7 @@ func TestIdleConnectionsCappedAndClosed(t *testing.T) {
 			t.Errorf("host %d: %d logins, want 1", i, n)
 		}
 	}
-	idleCap := int64(max(maxIdle, 2*par))
+	idleCap := max(int64(maxIdle), int64(2*par))
 	if st.PeakOpen > 3*par {
 		t.Errorf("peak open connections %d, want at most 3 × parallelism %d", st.PeakOpen, par)
 	}

@@ -492,7 +492,7 @@ func (p *Pool) closeIdle(hc *hostConn, c *ssh.Client) bool {
 	hc.mu.Unlock()
 	p.idleClosed.Add(1)
 	p.forgetOpen(c)
-	c.Close()
+	_ = c.Close()
 	return true
 }
 
