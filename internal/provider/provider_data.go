@@ -107,6 +107,13 @@ func (d *providerData) forget(t sshx.Target, _ string) {
 	}
 }
 
+// drop forgets the cached read of one resource (t and its persisted file).
+func (d *providerData) drop(t sshx.Target, persistPath string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.facts, targetKey(t)+persistPath)
+}
+
 func targetKey(t sshx.Target) string {
 	return fmt.Sprintf("%s@%s:%d/", t.User, t.Host, t.Port)
 }

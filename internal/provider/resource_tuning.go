@@ -304,7 +304,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	if unchanged {
-		return // nothing changes on the host; the refresh already reported drift
+		// Nothing changes on the host; the refresh already reported drift.
+		// Its read is not needed again: dropping it keeps a fleet plan's
+		// memory flat.
+		t, _ := r.ids(plan)
+		r.data.drop(t, plan.PersistPath.ValueString())
+		return
 	}
 	t, label := r.ids(plan)
 	// Two resources of this configuration managing one key on one host.

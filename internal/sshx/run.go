@@ -1,6 +1,7 @@
 package sshx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ func (p *Pool) Run(ctx context.Context, t Target, s Script, stdin []byte) (*Resu
 	if err != nil {
 		return nil, newError(KindOther, ep, s.Name, err)
 	}
+	p.acquire(hc)
+	defer p.release(hc)
 	select {
 	case hc.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -200,7 +203,8 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 	if dl, ok := ctx.Deadline(); ok {
 		remoteTimeout = remoteTimeoutSeconds(time.Until(dl))
 	}
-	cmd := buildCommand(s.Body, sudo, remoteTimeout)
+	hasK := hc.timeoutK.Load() // 0: not learned yet on this host
+	cmd := buildCommand(s.Body, sudo, remoteTimeout, hasK)
 	p.bytesSent.Add(int64(len(cmd) + len(stdin)))
 
 	if err := ctx.Err(); err != nil {
@@ -256,6 +260,17 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 	<-stdinDone
 
 	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if remoteTimeout > 0 && hasK == 0 {
+		// The probe's verdict, printed before the script started.
+		switch {
+		case bytes.HasPrefix(res.Stderr, []byte(probeYes)):
+			hc.timeoutK.Store(1)
+			res.Stderr = res.Stderr[len(probeYes):]
+		case bytes.HasPrefix(res.Stderr, []byte(probeNo)):
+			hc.timeoutK.Store(-1)
+			res.Stderr = res.Stderr[len(probeNo):]
+		}
+	}
 	p.bytesReceived.Add(int64(len(res.Stdout) + len(res.Stderr)))
 	var exitErr *ssh.ExitError
 	switch {
@@ -331,17 +346,32 @@ func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// Probe verdicts: the first line of stderr of a session that probed.
+const (
+	probeYes = "tcp-sshx: timeout -k\n"
+	probeNo  = "tcp-sshx: no timeout -k\n"
+)
+
 // buildCommand is the exec command line for a script body. body is a
 // constant of this program; timeoutSecs is computed from the deadline (0:
-// none). The `timeout` probe runs the exact syntax used, so a `timeout`
-// without -k (old busybox) falls back to running without it. The body
-// appears once: the probe only chooses the prefix, a constant of this
-// program that $tcp_t expands to.
-func buildCommand(body string, sudo bool, timeoutSecs int) string {
+// none). hasK is what this host's `timeout` is known to support: 0 unknown,
+// 1 `timeout -k`, -1 not. Unknown, the command probes the exact syntax used
+// (a `timeout` without -k, old busybox, falls back to running without it)
+// and prints the verdict as the first line of stderr, which Run strips and
+// keeps for the host, so the probe (two programs) runs once per host, not
+// per session. The body appears once: the probe only chooses the prefix, a
+// constant of this program that $tcp_t expands to.
+func buildCommand(body string, sudo bool, timeoutSecs int, hasK int32) string {
 	inner := "sh -c " + ShellQuote(body)
 	cmd := inner
-	if timeoutSecs > 0 {
-		cmd = fmt.Sprintf("tcp_t=; if timeout -k %d 1 true >/dev/null 2>&1; then tcp_t='timeout -k %d %d'; fi; exec $tcp_t %s",
+	switch {
+	case timeoutSecs <= 0:
+	case hasK > 0:
+		cmd = fmt.Sprintf("exec timeout -k %d %d %s", timeoutKillAfter, timeoutSecs, inner)
+	case hasK < 0:
+		cmd = "exec " + inner
+	default:
+		cmd = fmt.Sprintf("tcp_t=; if timeout -k %d 1 true >/dev/null 2>&1; then tcp_t='timeout -k %d %d'; echo 'tcp-sshx: timeout -k' >&2; else echo 'tcp-sshx: no timeout -k' >&2; fi; exec $tcp_t %s",
 			timeoutKillAfter, timeoutKillAfter, timeoutSecs, inner)
 	}
 	if sudo {
