@@ -7,7 +7,7 @@
 # Environment:
 #   LATENCY=20ms       latency added each way on every SSH connection (default 0)
 #   PARALLELISM=10     terraform -parallelism, and forks of the pipelined Ansible run
-#   TOOLS=provider,ansible,ansible-pipelining,remote-exec
+#   TOOLS=floor,terraform-only,provider,ansible,ansible-pipelining,remote-exec
 #   PROVIDER=bin/terraform-provider-tcp
 #   OUT=.lab/bench     where the Markdown and JSON reports (and the work dir) go
 #
@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.."
 HOSTS=${1:-${HOSTS:-20}}
 LATENCY=${LATENCY:-0s}
 PARALLELISM=${PARALLELISM:-10}
-TOOLS=${TOOLS:-provider,ansible,ansible-pipelining,remote-exec}
+TOOLS=${TOOLS:-floor,terraform-only,provider,ansible,ansible-pipelining,remote-exec}
 PROVIDER=${PROVIDER:-bin/terraform-provider-tcp}
 OUT=${OUT:-.lab/bench}
 GO=${GO:-go}

@@ -31,6 +31,8 @@ import (
 
 // Tools the harness can measure, in the order they run.
 const (
+	ToolFloor             = "floor"
+	ToolTerraformOnly     = "terraform-only"
 	ToolProvider          = "provider"
 	ToolAnsible           = "ansible"
 	ToolAnsiblePipelining = "ansible-pipelining"
@@ -38,7 +40,7 @@ const (
 )
 
 // AllTools is every tool, in run order.
-var AllTools = []string{ToolProvider, ToolAnsible, ToolAnsiblePipelining, ToolRemoteExec}
+var AllTools = []string{ToolFloor, ToolTerraformOnly, ToolProvider, ToolAnsible, ToolAnsiblePipelining, ToolRemoteExec}
 
 // Options configures Run.
 type Options struct {
@@ -92,6 +94,9 @@ type Phase struct {
 	// VmHWM among them, in bytes (provider only).
 	Processes int   `json:"provider_processes,omitempty"`
 	PeakRSS   int64 `json:"provider_peak_rss_bytes,omitempty"`
+	// PeakConns is the largest number of SSH connections open on the
+	// fleet at once during the phase (sampled every 25 ms).
+	PeakConns int `json:"peak_open_connections"`
 	// Load is the 1-minute load average when the phase started and ended:
 	// other work on the machine skews the timings.
 	Load string `json:"load,omitempty"`
@@ -232,6 +237,10 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 		var err error
 		switch tool {
+		case ToolFloor:
+			err = r.floor(ctx)
+		case ToolTerraformOnly:
+			err = r.terraformOnly(ctx)
 		case ToolProvider:
 			err = r.provider(ctx)
 		case ToolAnsible:
@@ -313,6 +322,33 @@ func (r *runner) run(ctx context.Context, c command) ([]byte, time.Duration, err
 // measure runs c with sshd (and, for the provider, log and RSS)
 // accounting and appends the phase to the report.
 func (r *runner) measure(ctx context.Context, tool, phase string, c command, logPath string, wantExit ...int) (*Phase, []byte, error) {
+	p, out, err := r.measureFunc(ctx, tool, phase, func(ctx context.Context) ([]byte, error) {
+		out, _, err := r.run(ctx, c)
+		if name := filepath.Join(c.dir, logName(phase)+".out"); true {
+			_ = os.WriteFile(name, out, 0o644)
+		}
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			return out, err
+		}
+		okCode := len(wantExit) == 0 && code == 0
+		for _, w := range wantExit {
+			okCode = okCode || code == w
+		}
+		if !okCode {
+			return out, fmt.Errorf("%s %s: exit status %d:\n%s", tool, phase, code, lastLines(out, 40))
+		}
+		return out, nil
+	}, logPath)
+	return p, out, err
+}
+
+// measureFunc runs fn with sshd, open-connection (and, for the provider,
+// log and RSS) accounting and appends the phase to the report.
+func (r *runner) measureFunc(ctx context.Context, tool, phase string, fn func(context.Context) ([]byte, error), logPath string) (*Phase, []byte, error) {
 	before, err := snapshot(r.f.Hosts)
 	if err != nil {
 		return nil, nil, err
@@ -322,28 +358,18 @@ func (r *runner) measure(ctx context.Context, tool, phase string, c command, log
 		rss = startRSS(r.o.ProviderBinary, 25*time.Millisecond)
 	}
 	r.logf("%s: %s ...", tool, phase)
+	conns := startConns(r.f.Hosts, 25*time.Millisecond)
 	load0 := loadavg1()
-	out, wall, runErr := r.run(ctx, c)
+	start := time.Now()
+	out, runErr := fn(ctx)
+	wall := time.Since(start)
 	p := Phase{Tool: tool, Phase: phase, Wall: wall, Load: load0 + "→" + loadavg1()}
+	p.PeakConns = conns.Stop()
 	if rss != nil {
 		p.Processes, p.PeakRSS = rss.Stop()
 	}
-	if name := filepath.Join(c.dir, logName(phase)+".out"); true {
-		_ = os.WriteFile(name, out, 0o644)
-	}
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(runErr, &ee) {
-		code = ee.ExitCode()
-	} else if runErr != nil {
+	if runErr != nil {
 		return nil, out, runErr
-	}
-	okCode := len(wantExit) == 0 && code == 0
-	for _, w := range wantExit {
-		okCode = okCode || code == w
-	}
-	if !okCode {
-		return nil, out, fmt.Errorf("%s %s: exit status %d:\n%s", tool, phase, code, lastLines(out, 40))
 	}
 	// sshd writes its log lines as sessions close: let the last settle.
 	time.Sleep(300 * time.Millisecond)
@@ -352,12 +378,12 @@ func (r *runner) measure(ctx context.Context, tool, phase string, c command, log
 		return nil, out, err
 	}
 	delta := sshdDelta(before, after)
-	var conns, execs []int
+	var hostConns, execs []int
 	for _, h := range r.f.Hosts {
-		conns = append(conns, delta[h.Name].Connections)
+		hostConns = append(hostConns, delta[h.Name].Connections)
 		execs = append(execs, delta[h.Name].Sessions)
 	}
-	p.SSHDConns, p.SSHDExecs = spread(conns), spread(execs)
+	p.SSHDConns, p.SSHDExecs = spread(hostConns), spread(execs)
 	if logPath != "" {
 		fh, err := os.Open(logPath)
 		if err != nil {

@@ -36,7 +36,7 @@ func TestBenchSmoke(t *testing.T) {
 	defer cancel()
 	rep, err := Run(ctx, Options{
 		Hosts:          hosts,
-		Tools:          []string{ToolProvider, ToolRemoteExec},
+		Tools:          []string{ToolFloor, ToolTerraformOnly, ToolProvider, ToolRemoteExec},
 		ProviderBinary: bin,
 		Terraform:      tf,
 		Log:            &log,
@@ -69,6 +69,21 @@ func TestBenchSmoke(t *testing.T) {
 		if p.SSHDExecs.Min != p.SSHDExecs.Max {
 			t.Errorf("%s: hosts saw different exec counts (%s) for identical resources", phase, p.SSHDExecs)
 		}
+	}
+	// Bounded connections: never more open at once than Terraform's
+	// parallelism plus the pool's idle cap, per connecting process.
+	for _, phase := range []string{PhaseApply, PhasePlan, PhaseDrift, PhaseDestroy} {
+		if p := rep.Find(ToolProvider, phase); p.PeakConns < 1 || p.PeakConns > hosts*p.ConnectingProcesses {
+			t.Errorf("%s: peak %d open connections on %d hosts", phase, p.PeakConns, hosts)
+		}
+	}
+	for _, phase := range []string{PhaseFloor1, PhaseFloor2} {
+		if p := rep.Find(ToolFloor, phase); p == nil {
+			t.Errorf("no floor %q row", phase)
+		}
+	}
+	if p := rep.Find(ToolTerraformOnly, PhaseApply); p == nil || p.SSHDConns.Max != 0 {
+		t.Errorf("terraform-only apply row missing or with SSH activity: %+v", p)
 	}
 	plan := rep.Find(ToolProvider, PhasePlan)
 	if plan.ConnectingProcesses != 1 || plan.SSHDExecs.Max != 1 || plan.Scripts["tcp_tuning/read"] != hosts {

@@ -84,8 +84,8 @@ func (r *Report) Markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d hosts, latency %v each way, terraform -parallelism=%d, started %s, load average at start %s.\n\n",
 		r.Hosts, r.Latency, r.Parallelism, r.Started.Format(time.RFC3339), r.Machine.LoadAvg)
-	b.WriteString("| tool | phase | wall s | SSH conns/host (sshd) | execs/host (sshd) | provider log: conns / execs per host | logs agree | provider procs (connecting) | execs/host by script | provider peak RSS MiB | load 1m | note |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---|---:|---|---|\n")
+	b.WriteString("| tool | phase | wall s | SSH conns/host (sshd) | execs/host (sshd) | provider log: conns / execs per host | logs agree | provider procs (connecting) | execs/host by script | provider peak RSS MiB | peak open conns | load 1m | note |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---|---:|---|---:|---:|---|---|\n")
 	for _, p := range r.Phases {
 		plog, agree, procs := "", "", ""
 		if p.ProviderConns != nil {
@@ -98,8 +98,8 @@ func (r *Report) Markdown() string {
 		if p.Processes > 0 {
 			procs = fmt.Sprintf("%d (%d)", p.Processes, p.ConnectingProcesses)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-			p.Tool, p.Phase, secs(p.Wall), p.SSHDConns, p.SSHDExecs, plog, agree, procs, p.scriptsPerHost(r.Hosts), mib(p.PeakRSS), p.Load, p.Note)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n",
+			p.Tool, p.Phase, secs(p.Wall), p.SSHDConns, p.SSHDExecs, plog, agree, procs, p.scriptsPerHost(r.Hosts), mib(p.PeakRSS), p.PeakConns, p.Load, p.Note)
 	}
 	if s := r.Ratios(); s != "" {
 		b.WriteString("\n" + s)
@@ -125,11 +125,31 @@ func (p Phase) scriptsPerHost(hosts int) string {
 
 // Ratios compares the first apply of each tool with the provider's.
 func (r *Report) Ratios() string {
+	var b strings.Builder
+	for _, c := range []struct{ phase, floor, label string }{
+		{PhaseApply, PhaseFloor2, "provider apply / 2-login floor"},
+		{PhasePlan, PhaseFloor1, "provider no-change plan / 1-login floor"},
+		{PhaseDrift, PhaseFloor2, "provider drift repair / 2-login floor"},
+		{PhaseDestroy, PhaseFloor2, "provider destroy / 2-login floor"},
+	} {
+		if p, f := r.Find(ToolProvider, c.phase), r.Find(ToolFloor, c.floor); p != nil && f != nil {
+			fmt.Fprintf(&b, "- %s: %.2f× (%s s vs %s s)\n", c.label, p.Wall.Seconds()/f.Wall.Seconds(), secs(p.Wall), secs(f.Wall))
+		}
+	}
+	for _, c := range []struct{ phase, floor string }{{PhaseApply, PhaseFloor2}, {PhasePlan, PhaseFloor1}} {
+		p, tf, f := r.Find(ToolProvider, c.phase), r.Find(ToolTerraformOnly, c.phase), r.Find(ToolFloor, c.floor)
+		if p != nil && tf != nil {
+			fmt.Fprintf(&b, "- %s: Terraform alone (terraform_data, no SSH) %s s; the provider and the hosts add %s s", c.phase, secs(tf.Wall), secs(p.Wall-tf.Wall))
+			if f != nil {
+				fmt.Fprintf(&b, ", %.2f× the floor (%s s)", (p.Wall-tf.Wall).Seconds()/f.Wall.Seconds(), secs(f.Wall))
+			}
+			b.WriteString("\n")
+		}
+	}
 	prov := r.Find(ToolProvider, PhaseApply)
 	if prov == nil {
-		return ""
+		return b.String()
 	}
-	var b strings.Builder
 	for _, t := range []string{ToolAnsible, ToolAnsiblePipelining, ToolRemoteExec} {
 		if p := r.Find(t, PhaseApply); p != nil {
 			fmt.Fprintf(&b, "- %s apply / provider apply: %.1f× (%s s vs %s s)\n", t, p.Wall.Seconds()/prov.Wall.Seconds(), secs(p.Wall), secs(prov.Wall))

@@ -227,3 +227,40 @@ func (r *runner) remoteExec(ctx context.Context) error {
 	p.Note = "removes state only: values and file stay on the hosts"
 	return nil
 }
+
+// terraformOnly measures Terraform alone on as many resources as the fleet
+// has hosts (terraform_data, no SSH): create, a no-change plan, destroy.
+// The provider's rows less these are what the provider and the hosts add.
+func (r *runner) terraformOnly(ctx context.Context) error {
+	dir := filepath.Join(r.work, ToolTerraformOnly)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := render("terraform_only.tf.tmpl", filepath.Join(dir, "main.tf"), r.data(dir, "")); err != nil {
+		return err
+	}
+	env := r.terraformEnv(dir)
+	if out, _, err := r.run(ctx, command{dir: dir, env: env, args: []string{r.o.Terraform, "init", "-no-color"}}); err != nil {
+		return fmt.Errorf("terraform init: %v\n%s", err, lastLines(out, 20))
+	}
+	par := "-parallelism=" + strconv.Itoa(r.o.Parallelism)
+	for _, s := range []struct {
+		phase string
+		args  []string
+		note  string
+	}{
+		{PhaseApply, []string{"apply", "-auto-approve", "-no-color", par}, "terraform_data, no SSH: Terraform's own cost"},
+		{PhasePlan, []string{"plan", "-no-color", "-detailed-exitcode", par}, "empty plan"},
+		{PhaseDestroy, []string{"destroy", "-auto-approve", "-no-color", par}, ""},
+	} {
+		p, _, err := r.measure(ctx, ToolTerraformOnly, s.phase, command{dir: dir, env: env, args: append([]string{r.o.Terraform}, s.args...)}, "")
+		if err != nil {
+			return err
+		}
+		if p.SSHDConns.Max != 0 {
+			return fmt.Errorf("terraform-only %s: %s SSH connections per host, want none", s.phase, p.SSHDConns)
+		}
+		p.Note = s.note
+	}
+	return nil
+}

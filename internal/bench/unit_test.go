@@ -134,11 +134,13 @@ func TestMarkdownAndRatios(t *testing.T) {
 	r := &Report{Hosts: 2, Parallelism: 10, Phases: []Phase{
 		{Tool: ToolProvider, Phase: PhaseApply, Wall: 2 * time.Second, SSHDConns: Spread{2, 2, 4}, SSHDExecs: Spread{3, 3, 6},
 			ProviderConns: &Spread{2, 2, 4}, ProviderExecs: &Spread{3, 3, 6}, Agree: &yes, Processes: 4, ConnectingProcesses: 2,
-			Scripts: map[string]int{"tcp_tuning/read": 4, "tcp_tuning/apply": 2}, PeakRSS: 30 << 20, Load: "0.5→0.7"},
+			Scripts: map[string]int{"tcp_tuning/read": 4, "tcp_tuning/apply": 2}, PeakRSS: 30 << 20, PeakConns: 7, Load: "0.5→0.7"},
+		{Tool: ToolFloor, Phase: PhaseFloor2, Wall: 500 * time.Millisecond, SSHDConns: Spread{2, 2, 4}, SSHDExecs: Spread{2, 2, 4}, PeakConns: 10},
 		{Tool: ToolAnsiblePipelining, Phase: PhaseApply, Wall: 25 * time.Second, SSHDConns: Spread{1, 1, 2}, SSHDExecs: Spread{8, 8, 16}},
 	}}
 	md := r.Markdown()
-	for _, w := range []string{"| provider | apply (create) | 2.00 | 2 | 3 | 2 / 3 | yes | 4 (2) | apply 1, read 2 | 30.0 | 0.5→0.7 |",
+	for _, w := range []string{"| provider | apply (create) | 2.00 | 2 | 3 | 2 / 3 | yes | 4 (2) | apply 1, read 2 | 30.0 | 7 | 0.5→0.7 |",
+		"| floor | 2 logins per host | 0.50 | 2 | 2 |", "provider apply / 2-login floor: 4.00× (2.00 s vs 0.50 s)",
 		"ansible-pipelining apply / provider apply: 12.5×"} {
 		if !strings.Contains(md, w) {
 			t.Errorf("Markdown lacks %q:\n%s", w, md)

@@ -199,7 +199,9 @@ func PortListElements(canonical string) []string {
 	return strings.Split(canonical, ",")
 }
 
-// PortListContains reports whether port is inside any span.
+// PortListContains reports whether port is inside any span, in any order.
+// It looks at every span; for lists that are sorted and merged, and for
+// many lookups, use SortedPortListContains.
 func PortListContains(spans []PortSpan, port int64) bool {
 	for _, s := range spans {
 		if s.Contains(port) {
@@ -207,6 +209,16 @@ func PortListContains(spans []PortSpan, port int64) bool {
 		}
 	}
 	return false
+}
+
+// SortedPortListContains is PortListContains for spans sorted and merged, as
+// ParsePortList, ParseKernelPortList and MergePortSpans return them: a
+// binary search, so checking many ports against a long list costs n·log n,
+// not n².
+func SortedPortListContains(spans []PortSpan, port int64) bool {
+	// The first span that ends at or after port is the only candidate.
+	i, _ := slices.BinarySearchFunc(spans, port, func(s PortSpan, p int64) int { return cmp.Compare(s.Max, p) })
+	return i < len(spans) && spans[i].Contains(port)
 }
 
 // UsablePorts returns the number of ephemeral ports the kernel can choose:

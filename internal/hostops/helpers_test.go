@@ -128,7 +128,7 @@ const (
 
 // fakeRoot builds a root with the keys the tests use, a kernel release,
 // /proc/net/tcp{,6} and an empty /etc/sysctl.d.
-func fakeRoot(t *testing.T) string {
+func fakeRoot(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	files := map[string]string{
@@ -153,7 +153,7 @@ func fakeRoot(t *testing.T) string {
 	return root
 }
 
-func writeFile(t *testing.T, p, content string) {
+func writeFile(t testing.TB, p, content string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)

@@ -103,26 +103,30 @@ type Write struct {
 // ApplyRequest is one all-or-nothing apply, under the host lock.
 type ApplyRequest struct {
 	Owner       string        // the resource's name: owner of every key in Writes (required)
-	From        string        // a resource this one replaces: keys it owns may be taken over
+	From        string        // the name this resource had before (a rename): its keys are taken over, or given back when not written
 	LockWait    time.Duration // how long to wait for the host lock (0: fail at once; rounded down to seconds)
 	Writes      []Write       // in order; keys already at Expect are skipped
 	Release     []Write       // keys to give back: the record's original wins, Value is the fallback
 	PersistPath string        // e.g. /etc/sysctl.d/90-tcp-tuning.conf
 	FileContent *string       // full new file text; nil = leave the file alone; unchanged bytes are not rewritten
 	RemoveFile  bool          // remove PersistPath (the link itself if it is a symlink)
+	// OldPersistPath is the previous persisted file when the file moves (a
+	// new name or priority): removed in the same all-or-nothing apply.
+	OldPersistPath string
 }
 
 // ApplyResult is what Apply did.
 type ApplyResult struct {
-	Before      map[string]string // raw value of every key read before the apply (written or not)
-	Originals   map[string]string // the host record's original of every key in Writes (raw)
-	Wrote       []string          // keys of Writes actually written, in order
-	Released    []string          // keys given back and dropped from the record (requested or left by an interrupted run)
-	Gone        []string          // keys given back that the kernel lacks
-	Other       map[string]string // keys not given back: key -> the resource that owns it now
-	FileWritten bool
-	FileRemoved bool
-	RecordKept  string // errno when the record could not be shrunk at the end (harmless: the next apply does it)
+	Before         map[string]string // raw value of every key read before the apply (written or not)
+	Originals      map[string]string // the host record's original of every key in Writes (raw)
+	Wrote          []string          // keys of Writes actually written, in order
+	Released       []string          // keys given back and dropped from the record (requested or left by an interrupted run)
+	Gone           []string          // keys given back that the kernel lacks
+	Other          map[string]string // keys not given back: key -> the resource that owns it now
+	FileWritten    bool
+	FileRemoved    bool
+	OldFileRemoved bool   // OldPersistPath existed and was removed
+	RecordKept     string // errno when the record could not be shrunk at the end (harmless: the next apply does it)
 }
 
 // DeleteRequest gives a resource's keys back and removes its file.
@@ -131,6 +135,7 @@ type DeleteRequest struct {
 	LockWait    time.Duration // how long to wait for the host lock
 	Restore     []Write       // keys to give back: the record's original wins, Value is the fallback
 	NoRestore   bool          // drop the record entries without writing values (restore_on_destroy = false)
+	FileOnly    bool          // remove the file only, keys and record untouched (superseded by a newer resource of this name)
 	PersistPath string        // "" = leave files alone
 	Marker      string        // when set, the file is removed only if its first line is exactly this
 }

@@ -227,7 +227,7 @@ func parseApply(script string, req ApplyRequest, res *sshx.Result) (*ApplyResult
 	}
 	out := &ApplyResult{Before: map[string]string{}, Originals: map[string]string{}, Other: map[string]string{}}
 	var werr *WriteError
-	rollback, file, record := "", "", ""
+	rollback, file, record, oldfile := "", "", "", ""
 	for _, rec := range recs {
 		switch rec.op {
 		case "before", "orig", "other":
@@ -242,8 +242,8 @@ func parseApply(script string, req ApplyRequest, res *sshx.Result) (*ApplyResult
 			out.Released = append(out.Released, rec.rest)
 		case "gone":
 			out.Gone = append(out.Gone, rec.rest)
-		case "file", "record", "rollback":
-			dst := map[string]*string{"file": &file, "record": &record, "rollback": &rollback}[rec.op]
+		case "file", "record", "rollback", "oldfile":
+			dst := map[string]*string{"file": &file, "record": &record, "rollback": &rollback, "oldfile": &oldfile}[rec.op]
 			if *dst != "" {
 				return nil, perr("two " + rec.op + " records")
 			}
@@ -278,6 +278,14 @@ func parseApply(script string, req ApplyRequest, res *sshx.Result) (*ApplyResult
 		out.RecordKept = strings.TrimPrefix(record, "kept ")
 	default:
 		return nil, perr("bad record record " + strconv.Quote(record))
+	}
+	moved := req.OldPersistPath != "" && req.OldPersistPath != req.PersistPath
+	switch {
+	case moved && oldfile == "removed":
+		out.OldFileRemoved = true
+	case moved && oldfile == "absent", !moved && oldfile == "":
+	default:
+		return nil, perr("bad oldfile record " + strconv.Quote(oldfile))
 	}
 	for _, w := range writes {
 		if _, ok := out.Before[w.Key]; !ok {

@@ -181,6 +181,12 @@ func encodeApply(req ApplyRequest) ([]byte, error) {
 	if req.RemoveFile {
 		b.WriteString("rm\n")
 	}
+	if req.OldPersistPath != "" {
+		if !ValidPersistPath(req.OldPersistPath) {
+			return nil, fmt.Errorf("invalid old persist path %q", req.OldPersistPath)
+		}
+		fmt.Fprintf(&b, "oldpersist %s\n", req.OldPersistPath)
+	}
 	b.WriteString("end\n")
 	return b.Bytes(), nil
 }
@@ -192,6 +198,9 @@ func encodeDelete(req DeleteRequest) ([]byte, error) {
 	}
 	if req.NoRestore {
 		b.WriteString("norestore\n")
+	}
+	if req.FileOnly {
+		b.WriteString("fileonly\n")
 	}
 	if req.Marker != "" {
 		if strings.ContainsAny(req.Marker, "\n\r") {

@@ -48,22 +48,29 @@ func TestRecordLifecycle(t *testing.T) {
 		if procValue(t, root, "net.ipv4.tcp_tw_reuse") != "1" || procValue(t, root, "net.ipv4.ip_local_port_range") != "32768\t60999" {
 			t.Errorf("a refused apply changed the host")
 		}
-		// A replacement takes one key over with its original.
-		res, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: "c", From: "a", Writes: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "0"}}})
+		// A rename (a becomes c): the key c writes is taken over with its
+		// original, the key it no longer writes goes back from the record
+		// (even with a wrong fallback value), and a's entries are gone.
+		res, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: "c", From: "a",
+			Writes:  []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "0"}},
+			Release: []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: "999"}}})
 		if err != nil || res.Originals["net.ipv4.tcp_tw_reuse"] != "2" {
-			t.Fatalf("takeover = %+v, %v; want the original 2 carried over", res, err)
+			t.Fatalf("rename = %+v, %v; want the original 2 carried over", res, err)
 		}
-		// a now writes nothing: fin_timeout goes back from the record (even
-		// with a wrong fallback), tw_reuse is c's and stays.
-		res, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: "a", Release: []Write{{Key: "net.ipv4.tcp_fin_timeout", Value: "999"}, {Key: "net.ipv4.tcp_tw_reuse", Value: "999"}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !slices.Equal(res.Released, []string{"net.ipv4.tcp_fin_timeout"}) || res.Other["net.ipv4.tcp_tw_reuse"] != "c" {
-			t.Errorf("release = %+v, want fin_timeout released and tw_reuse left to c", res)
+		if !slices.Equal(res.Released, []string{"net.ipv4.tcp_fin_timeout"}) {
+			t.Errorf("Released = %v, want fin_timeout", res.Released)
 		}
 		if procValue(t, root, "net.ipv4.tcp_fin_timeout") != "60" || procValue(t, root, "net.ipv4.tcp_tw_reuse") != "0" {
 			t.Errorf("fin_timeout = %s, tw_reuse = %s; want 60 and 0", procValue(t, root, "net.ipv4.tcp_fin_timeout"), procValue(t, root, "net.ipv4.tcp_tw_reuse"))
+		}
+		if got, want := readFile(t, recordFile(root)), recordText("o net.ipv4.tcp_tw_reuse c 2"); got != want {
+			t.Errorf("record after the rename = %q, want %q", got, want)
+		}
+		// a (were it still around) no longer owns anything: its release
+		// of tw_reuse leaves c's key alone.
+		res, err = Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: "a", Release: []Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "999"}}})
+		if err != nil || res.Other["net.ipv4.tcp_tw_reuse"] != "c" || procValue(t, root, "net.ipv4.tcp_tw_reuse") != "0" {
+			t.Errorf("release by the old name = %+v, %v; want tw_reuse left to c", res, err)
 		}
 		// c's delete restores from the record and removes it.
 		if _, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: "c"}); err != nil {
@@ -194,6 +201,48 @@ func TestLockDirectoryFallback(t *testing.T) {
 		}
 		if exists(lockDir) {
 			t.Errorf("the lock directory was not released")
+		}
+	})
+}
+
+// A rename moves the file in the same all-or-nothing apply: the old file
+// comes back when the apply fails; a superseded delete removes only a file.
+func TestFileMovesWithTheName(t *testing.T) {
+	forShells(t, func(t *testing.T, sc shellCase) {
+		root := fakeRoot(t)
+		r := sc.runner(root)
+		oldPath, newPath := "/etc/sysctl.d/70-a.conf", "/etc/sysctl.d/90-b.conf"
+		oldText := RenderFile(DefaultMarker, "a", map[string]string{"net.ipv4.tcp_fin_timeout": "30"}, nil)
+		if _, err := Apply(testCtx(t), r, noTarget, ApplyRequest{Owner: "a", Writes: threeWrites()[2:], PersistPath: oldPath, FileContent: &oldText}); err != nil {
+			t.Fatal(err)
+		}
+		newText := RenderFile(DefaultMarker, "b", map[string]string{"net.ipv4.tcp_fin_timeout": "30"}, nil)
+		move := ApplyRequest{Owner: "b", From: "a", Writes: threeWrites(), PersistPath: newPath, FileContent: &newText, OldPersistPath: oldPath}
+		// A read-back mismatch after the move rolls the move back.
+		bad := move
+		bad.Writes = append([]Write{{Key: "net.ipv4.tcp_tw_reuse", Value: "1", Expect: "7"}}, threeWrites()[1:]...)
+		if _, err := Apply(testCtx(t), r, noTarget, bad); err == nil {
+			t.Fatal("apply with a read-back mismatch succeeded")
+		}
+		if readFile(t, filepath.Join(root, oldPath)) != oldText || exists(filepath.Join(root, newPath)) {
+			t.Errorf("a failed rename did not put the old file back")
+		}
+		res, err := Apply(testCtx(t), r, noTarget, move)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.OldFileRemoved || exists(filepath.Join(root, oldPath)) || readFile(t, filepath.Join(root, newPath)) != newText {
+			t.Errorf("rename = %+v; old file exists %v", res, exists(filepath.Join(root, oldPath)))
+		}
+		if res.Originals["net.ipv4.tcp_fin_timeout"] != "60" {
+			t.Errorf("Originals = %v, want fin_timeout's 60 carried over from a", res.Originals)
+		}
+		// A superseded object's delete: the file only.
+		if _, err := Delete(testCtx(t), r, noTarget, DeleteRequest{Owner: "b", FileOnly: true, PersistPath: newPath, Marker: DefaultMarker}); err != nil {
+			t.Fatal(err)
+		}
+		if exists(filepath.Join(root, newPath)) || procValue(t, root, "net.ipv4.tcp_fin_timeout") != "30" || !exists(recordFile(root)) {
+			t.Errorf("a file-only delete touched keys or the record")
 		}
 	})
 }

@@ -16,7 +16,10 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/tcpstats"
 )
 
-var _ datasource.DataSourceWithConfigure = (*statsDataSource)(nil)
+var (
+	_ datasource.DataSourceWithConfigure      = (*statsDataSource)(nil)
+	_ datasource.DataSourceWithValidateConfig = (*statsDataSource)(nil)
+)
 
 const defaultTop = 10
 
@@ -84,6 +87,11 @@ func (d *statsDataSource) Configure(_ context.Context, req datasource.ConfigureR
 	d.data = pd
 }
 
+// ValidateConfig rejects a zero or negative read timeout before any read.
+func (d *statsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
+	resp.Diagnostics.Append(validateTimeouts(ctx, req.Config, "read")...)
+}
+
 func (d *statsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
 	i64 := func(desc string) schema.Int64Attribute {
 		return schema.Int64Attribute{Computed: true, MarkdownDescription: desc}
@@ -94,9 +102,9 @@ func (d *statsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest
 			"connection teardown, and plain recommendations.\n\n" +
 			"Everything is gathered in one SSH round trip and aggregated on the host, so the answer stays small whatever the socket count.",
 		Attributes: map[string]schema.Attribute{
-			"host":     schema.StringAttribute{Required: true, MarkdownDescription: "Address or name of the host to read, over SSH."},
+			"host":     schema.StringAttribute{Required: true, MarkdownDescription: "Address or name of the host to read, over SSH.", Validators: []validator.String{hostValidator{}}},
 			"port":     schema.Int64Attribute{Optional: true, MarkdownDescription: "SSH port. Defaults to the provider's `port`.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
-			"user":     schema.StringAttribute{Optional: true, MarkdownDescription: "SSH user. Defaults to the provider's `user`."},
+			"user":     schema.StringAttribute{Optional: true, MarkdownDescription: "SSH user. Defaults to the provider's `user`.", Validators: []validator.String{userValidator{}}},
 			"host_key": schema.StringAttribute{Optional: true, MarkdownDescription: "Pinned host key or `@cert-authority` CA key for this host.", Validators: []validator.String{hostKeyValidator{}}},
 			"top": schema.Int64Attribute{Optional: true, MarkdownDescription: fmt.Sprintf("How many entries `time_wait_by_destination` and `time_wait_by_local_port` keep. Defaults to `%d`.", defaultTop),
 				Validators: []validator.Int64{int64validator.Between(0, tcpstats.MaxTop)}},

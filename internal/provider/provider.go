@@ -90,7 +90,7 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"user": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "SSH user for every host, unless a resource sets its own `user`. Defaults to `root`. A non-root user needs `sudo = true` and passwordless sudo.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(1), userValidator{}},
 			},
 			"port": schema.Int64Attribute{
 				Optional:            true,
@@ -142,6 +142,7 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"bastion_host": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "Jump host through which every host is reached. One connection to it is shared by all hosts.",
+				Validators:          []validator.String{hostValidator{}},
 			},
 			"bastion_port": schema.Int64Attribute{
 				Optional:            true,
@@ -151,6 +152,7 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"bastion_user": schema.StringAttribute{
 				Optional:            true,
 				MarkdownDescription: "SSH user on the bastion. Defaults to `user`.",
+				Validators:          []validator.String{userValidator{}},
 			},
 			"bastion_password": schema.StringAttribute{
 				Optional:            true,

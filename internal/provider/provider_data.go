@@ -24,6 +24,29 @@ type providerData struct {
 	facts  map[string]cachedRead  // target+persist path -> last read in this process
 	claims map[string]string      // user@host:port/ + sysctl key -> resource name
 	hostMu map[string]*sync.Mutex // one host operation at a time per host
+	// created: user@host:port/ + name -> persist path of an object this
+	// process created. A later delete of that name on that host in the
+	// same process is its superseded predecessor (create_before_destroy).
+	created map[string]string
+}
+
+// markCreated records that this process created the named object on t.
+func (d *providerData) markCreated(t sshx.Target, name, persistPath string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.created == nil {
+		d.created = map[string]string{}
+	}
+	d.created[targetKey(t)+name] = persistPath
+}
+
+// supersededBy returns the persist path of the object of this name that
+// this process created on t, if any.
+func (d *providerData) supersededBy(t sshx.Target, name string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	p, ok := d.created[targetKey(t)+name]
+	return p, ok
 }
 
 // cachedRead is a host read kept so ModifyPlan can run host-aware rules
@@ -82,6 +105,13 @@ func (d *providerData) forget(t sshx.Target, _ string) {
 			delete(d.facts, k)
 		}
 	}
+}
+
+// drop forgets the cached read of one resource (t and its persisted file).
+func (d *providerData) drop(t sshx.Target, persistPath string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.facts, targetKey(t)+persistPath)
 }
 
 func targetKey(t sshx.Target) string {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -78,6 +79,10 @@ func TestAccProvider_configErrorsBeforeAnyConnection(t *testing.T) {
 	if err := os.WriteFile(kh, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	fifo := filepath.Join(t.TempDir(), "known_hosts.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name  string
 		block string
@@ -92,6 +97,10 @@ func TestAccProvider_configErrorsBeforeAnyConnection(t *testing.T) {
 		{"insecure with host_key", fmt.Sprintf("private_key = file(%q)\n  insecure_ignore_host_key = true\n  host_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC3+xwzRzAaMz/fMnzNU4Jey+h8qg6RuD6ZEBH6pVPQJ\"", plain), `Conflicting Host Key Settings`},
 		{"missing known_hosts file", fmt.Sprintf("private_key = file(%q)\n  known_hosts_file = %q", plain, kh+".missing"), `(?s)Unreadable known_hosts File`},
 		{"malformed known_hosts", fmt.Sprintf("private_key = file(%q)\n  known_hosts_file = %q", plain, writeFile(t, "127.0.0.1 ssh-ed25519 @@@@\n")), `(?s)known_hosts_file`},
+		// Not regular files: refused at once, never read without bound
+		// nor waited on.
+		{"known_hosts is /dev/zero", fmt.Sprintf("private_key = file(%q)\n  known_hosts_file = \"/dev/zero\"", plain), `(?s)Invalid SSH Configuration.*known_hosts_file.*character device`},
+		{"known_hosts is a FIFO", fmt.Sprintf("private_key = file(%q)\n  known_hosts_file = %q", plain, fifo), `(?s)Invalid SSH Configuration.*known_hosts_file.*named pipe`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

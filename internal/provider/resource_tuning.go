@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -83,7 +82,7 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 			Required:            true,
 			MarkdownDescription: "Address or name of the host to tune, reached over SSH. Changing it replaces the resource.",
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			Validators:          []validator.String{stringvalidator.LengthAtLeast(1)},
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(1), hostValidator{}},
 		},
 		"port": schema.Int64Attribute{
 			Optional:            true,
@@ -94,6 +93,7 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		"user": schema.StringAttribute{
 			Optional:            true,
 			MarkdownDescription: "SSH user for this host. Defaults to the provider's `user`.",
+			Validators:          []validator.String{userValidator{}},
 		},
 		"host_key": schema.StringAttribute{
 			Optional:            true,
@@ -119,17 +119,17 @@ func (r *tuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, r
 		},
 		"name": schema.StringAttribute{
 			Optional: true, Computed: true, Default: stringdefault.StaticString(defaultName),
-			MarkdownDescription: "Name of this tuning on the host: the persisted file is `/etc/sysctl.d/<priority>-<name>.conf`. " +
-				"Defaults to `" + defaultName + "`. Changing it replaces the resource.",
-			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			Validators:    []validator.String{stringvalidator.RegexMatches(nameRE, "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters")},
+			MarkdownDescription: "Name of this tuning on the host: the persisted file is `/etc/sysctl.d/<priority>-<name>.conf`, and the " +
+				"host's own record of original values names each key's owner by it, so it must be unique per host across all Terraform states. " +
+				"Defaults to `" + defaultName + "`. Changing it renames the tuning in place: the file moves and the record's entries follow, " +
+				"in one all-or-nothing apply, with no moment where the original values are back.",
+			Validators: []validator.String{stringvalidator.RegexMatches(nameRE, "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit, at most 64 characters")},
 		},
 		"priority": schema.Int64Attribute{
 			Optional: true, Computed: true, Default: int64default.StaticInt64(defaultPriority),
 			MarkdownDescription: "Two-digit prefix of the persisted file; files are applied at boot in basename order and a later file wins. " +
-				"Defaults to `90`. Changing it replaces the resource.",
-			PlanModifiers: []planmodifier.Int64{int64planmodifier.RequiresReplace()},
-			Validators:    []validator.Int64{int64validator.Between(0, 99)},
+				"Defaults to `90`. Changing it moves the persisted file in place.",
+			Validators: []validator.Int64{int64validator.Between(0, 99)},
 		},
 		"persist": schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
@@ -208,6 +208,7 @@ func settingAttribute(s catalog.Setting) (schema.Attribute, bool) {
 		return schema.SetAttribute{
 			Optional:            true,
 			ElementType:         types.StringType,
+			CustomType:          largeStringSetType, // n·log n checks for large lists
 			MarkdownDescription: s.MarkdownDescription(),
 		}, true
 	}
@@ -216,6 +217,7 @@ func settingAttribute(s catalog.Setting) (schema.Attribute, bool) {
 
 // ValidateConfig runs the static rules: no SSH.
 func (r *tuningResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	resp.Diagnostics.Append(validateTimeouts(ctx, req.Config, "create", "read", "update", "delete")...) // validators.go
 	m, diags := getTuning(ctx, req.Config)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() || !m.settingsKnown() {
@@ -289,11 +291,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 
-	// A replacement (rename, new priority, create_before_destroy) may take
-	// over the keys of the resource it replaces. Terraform plans the new
-	// object a second time without the prior state; the name travels in
-	// the private state, which Create also sees (see NewProtocol6).
-	replaces := replacedName(ctx, req, resp, state)
+	// A rename moves the resource's file and record entries in place: the
+	// keys of its previous name are its own.
+	replaces := ""
+	if state != nil && !state.Name.Equal(plan.Name) {
+		replaces = state.Name.ValueString()
+	}
 
 	// Host-aware rules, on facts read from the host (reusing the refresh's
 	// read when this process just made it).
@@ -301,7 +304,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	if unchanged {
-		return // nothing changes on the host; the refresh already reported drift
+		// Nothing changes on the host; the refresh already reported drift.
+		// Its read is not needed again: dropping it keeps a fleet plan's
+		// memory flat.
+		t, _ := r.ids(plan)
+		r.data.drop(t, plan.PersistPath.ValueString())
+		return
 	}
 	t, label := r.ids(plan)
 	// Two resources of this configuration managing one key on one host.
@@ -333,41 +341,6 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	f := hostFacts(res, plan)
 	f.Replaces = replaces
 	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), f), label)...)
-}
-
-// privateReplaces is the private state key that names the resource a
-// planned object replaces.
-const privateReplaces = "replaces"
-
-// replacedName returns the name of the resource this plan replaces, and
-// keeps it in the planned private state: from the prior state when this
-// plan replaces it, or from the private state of the first pass when
-// Terraform plans the replacement again without a prior state.
-func replacedName(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse, state *tuningModel) string {
-	name := ""
-	if state != nil && len(resp.RequiresReplace) > 0 {
-		name = state.Name.ValueString()
-	} else if state == nil && req.Private != nil {
-		if b, _ := req.Private.GetKey(ctx, privateReplaces); len(b) > 0 {
-			_ = json.Unmarshal(b, &name)
-		}
-	}
-	if name != "" && hostops.ValidOwner(name) && resp.Private != nil {
-		b, _ := json.Marshal(name)
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReplaces, b)...)
-		return name
-	}
-	return ""
-}
-
-// replacesAtApply is the name a create replaces, from its planned private
-// state.
-func replacesAtApply(ctx context.Context) string {
-	var name string
-	if b := plannedPrivate(ctx, privateReplaces); len(b) > 0 && json.Unmarshal(b, &name) == nil && hostops.ValidOwner(name) {
-		return name
-	}
-	return ""
 }
 
 // ownFile reports whether a persisted file found where a new resource
@@ -549,8 +522,9 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	var pr *tuning.Prior
 	if prior != nil {
 		pr = priorOf(*prior)
-	} else {
-		spec.Replaces = replacesAtApply(ctx)
+		if pr.Name != spec.Name {
+			spec.Replaces = pr.Name // a rename, in place
+		}
 	}
 	keys := readKeys(slices.Sorted(maps.Keys(spec.Desired)))
 	if pr != nil {
@@ -608,6 +582,9 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	}
 	plan.KernelRelease = types.StringValue(res.KernelRelease)
 	plan.OriginalValues = stringMapValue(applied.Originals)
+	if prior == nil {
+		r.data.markCreated(t, spec.Name, spec.PersistPath)
+	}
 	tflog.Debug(ctx, "tcp_tuning applied", map[string]any{"host": label, "written": applied.Wrote, "released": applied.Released})
 	diags.Append(setTuning(ctx, out, plan)...)
 }
@@ -900,7 +877,16 @@ func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest,
 	// every key the host's record gives this resource goes back, state's
 	// originals serving where the record lacks one.
 	spec := priorOf(state).Spec
-	dres, err := tuning.Delete(ctx, r.data.pool, t, spec, mapStrings(state.OriginalValues), state.RestoreOnDestroy.ValueBool())
+	var dres *hostops.DeleteResult
+	var err error
+	if newPath, ok := r.data.supersededBy(t, spec.Name); ok {
+		// A newer object of this name was created on this host in this
+		// run (create_before_destroy): it holds the keys and their
+		// originals now; only a file at another path is ours to remove.
+		dres, err = tuning.DeleteSuperseded(ctx, r.data.pool, t, spec, newPath)
+	} else {
+		dres, err = tuning.Delete(ctx, r.data.pool, t, spec, mapStrings(state.OriginalValues), state.RestoreOnDestroy.ValueBool())
+	}
 	r.data.forget(t, state.PersistPath.ValueString())
 	if err != nil {
 		resp.Diagnostics.Append(hostErrorDiag("Delete TCP Tuning", label, err))

@@ -660,3 +660,116 @@ func TestAccTuning_foreignFileAtPersistPathIsKept(t *testing.T) {
 		t.Errorf("the administrator's file changed: %q, %v", b, err)
 	}
 }
+
+// Renaming (and a new priority) moves the tuning in place: its previous
+// file and record entries are its own, the values are never restored in
+// between, and the originals carry over; with create_before_destroy too. A
+// forced replacement (-replace) under create_before_destroy leaves the new
+// object holding the keys.
+func TestAccTuning_renameInPlace(t *testing.T) {
+	for _, cbd := range []bool{false, true} {
+		t.Run(fmt.Sprintf("create_before_destroy=%v", cbd), func(t *testing.T) {
+			f := startFleet(t, lab.Options{Hosts: 1})
+			h := f.Hosts[0]
+			orig := originals(t, f, "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_tw_reuse")
+			lifecycle := ""
+			if cbd {
+				lifecycle = "lifecycle {\n    create_before_destroy = true\n  }\n"
+			}
+			body := func(name string, prio int) string {
+				return fmt.Sprintf("name = %q\n  priority = %d\n  tcp_fin_timeout = 31\n  tcp_tw_reuse = 1\n  %s", name, prio, lifecycle)
+			}
+			recordHas := func(want string) hostCheck {
+				return hostCheck{desc: "the record names the new owner only", fn: func() error {
+					b, err := os.ReadFile(filepath.Join(h.SysctlDir(), ".tcp-tuning.record"))
+					if err != nil {
+						return err
+					}
+					if strings.Contains(string(b), " alpha ") || !strings.Contains(string(b), want) {
+						return fmt.Errorf("record:\n%s", b)
+					}
+					return nil
+				}}
+			}
+			wantEntry := "o net.ipv4.tcp_fin_timeout beta " + orig[h.Name]["net.ipv4.tcp_fin_timeout"] + "\n"
+			steps := []resource.TestStep{
+				{Config: singleConfig(f, h, body("alpha", 70)), ConfigStateChecks: []statecheck.StateCheck{expectFileLine(h, "70-alpha.conf", "net.ipv4.tcp_fin_timeout", "31")}},
+				{
+					Config: singleConfig(f, h, body("beta", 90)),
+					ConfigPlanChecks: resource.ConfigPlanChecks{
+						PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tcp_tuning.one", plancheck.ResourceActionUpdate)},
+					},
+					ConfigStateChecks: []statecheck.StateCheck{
+						expectFileLine(h, "90-beta.conf", "net.ipv4.tcp_fin_timeout", "31"),
+						expectNoFile(h, "70-alpha.conf"),
+						expectSysctl(h, "net.ipv4.tcp_fin_timeout", "31"),
+						statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("original_values").AtMapKey("net.ipv4.tcp_fin_timeout"), knownvalue.StringExact(orig[h.Name]["net.ipv4.tcp_fin_timeout"])),
+						statecheck.ExpectKnownValue("tcp_tuning.one", tfjsonpath.New("id"), knownvalue.StringExact(fmt.Sprintf("%s:%d/beta", h.Addr, h.Port))),
+						recordHas(wantEntry),
+					},
+				},
+				{Config: singleConfig(f, h, body("beta", 90)), PlanOnly: true},
+			}
+			if cbd {
+				steps = append(steps, resource.TestStep{
+					Config: singleConfig(f, h, body("beta", 90)),
+					Taint:  []string{"tcp_tuning.one"},
+					ConfigPlanChecks: resource.ConfigPlanChecks{
+						PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction("tcp_tuning.one", plancheck.ResourceActionCreateBeforeDestroy)},
+					},
+					ConfigStateChecks: []statecheck.StateCheck{
+						expectSysctl(h, "net.ipv4.tcp_fin_timeout", "31"),
+						expectSysctl(h, "net.ipv4.tcp_tw_reuse", "1"),
+						expectFileLine(h, "90-beta.conf", "net.ipv4.tcp_fin_timeout", "31"),
+						recordHas(wantEntry),
+					},
+				})
+			}
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: protoV6Factories,
+				CheckDestroy:             restoredAndRemoved(f, orig, "90-beta.conf"),
+				Steps:                    steps,
+			})
+		})
+	}
+}
+
+// A resource with persist = false leaves no file: after its state is
+// lost, terraform import finds it in the host's record, with its
+// originals, and destroy restores them.
+func TestAccTuning_importWithoutFile(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	orig := originals(t, f, "net.ipv4.tcp_keepalive_time")
+	cfg := singleConfig(f, h, "name = \"nofile\"\n  persist = false\n  tcp_keepalive_time = 900\n")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		CheckDestroy:             restoredAndRemoved(f, orig, "90-nofile.conf"),
+		Steps: []resource.TestStep{
+			{Config: cfg, ConfigStateChecks: []statecheck.StateCheck{expectSysctl(h, "net.ipv4.tcp_keepalive_time", "900"), expectNoFile(h, "90-nofile.conf")}},
+			{
+				Config:                  cfg,
+				ResourceName:            "tcp_tuning.one",
+				ImportState:             true,
+				ImportStateId:           fmt.Sprintf("%s:%d/nofile", h.Addr, h.Port),
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "id"},
+			},
+		},
+	})
+}
+
+// A user that is not root and has no sudo: the plan says so, before any
+// change, instead of calling the key global to the machine.
+func TestAccTuning_noSudoIsExplainedAtPlan(t *testing.T) {
+	f := startFleet(t, lab.Options{Hosts: 1})
+	h := f.Hosts[0]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: protoV6Factories,
+		Steps: []resource.TestStep{{
+			Config:      singleConfig(f, h, "tcp_keepalive_intvl = 30\n", `  user = "tcpsudo"`),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)SSH User Cannot Write /proc/sys.*cannot write /proc/sys without\s+sudo`),
+		}},
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
@@ -54,7 +55,83 @@ type tuningModel struct {
 
 var portRangeAttrTypes = map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type}
 
+// wholeGetter and wholeSetter convert the whole object at once: one walk
+// of the value instead of one per attribute (the framework rebuilds the
+// schema's attribute map and walks the value for every path; per attribute
+// that was a quarter of the provider's CPU in a fleet apply).
+type wholeGetter interface {
+	Get(ctx context.Context, target any) diag.Diagnostics
+}
+
+type wholeSetter interface {
+	Set(ctx context.Context, val any) diag.Diagnostics
+}
+
 func getTuning(ctx context.Context, g attrGetter) (tuningModel, diag.Diagnostics) {
+	if wg, ok := g.(wholeGetter); ok {
+		var o types.Object
+		if d := wg.Get(ctx, &o); !d.HasError() && !o.IsNull() && !o.IsUnknown() {
+			if m, ok := tuningFromAttrs(o.Attributes()); ok {
+				return m, d
+			}
+		}
+	}
+	return getTuningByAttribute(ctx, g)
+}
+
+// tuningFromAttrs fills a model from the object's attributes; false when
+// one is missing or of another type (then the per-attribute path decides).
+func tuningFromAttrs(a map[string]attr.Value) (tuningModel, bool) {
+	var m tuningModel
+	ok := true
+	str := func(name string) types.String {
+		v, k := a[name].(types.String)
+		ok = ok && k
+		return v
+	}
+	i64 := func(name string) types.Int64 {
+		v, k := a[name].(types.Int64)
+		ok = ok && k
+		return v
+	}
+	bl := func(name string) types.Bool {
+		v, k := a[name].(types.Bool)
+		ok = ok && k
+		return v
+	}
+	set := func(name string) types.Set {
+		v, k := a[name].(types.Set)
+		ok = ok && k
+		return v
+	}
+	mp := func(name string) types.Map {
+		v, k := a[name].(types.Map)
+		ok = ok && k
+		return v
+	}
+	m.ID, m.Host, m.Port, m.User, m.HostKey = str("id"), str("host"), i64("port"), str("user"), str("host_key")
+	m.BehindNAT, m.ServicePorts = bl("behind_nat"), set("service_ports")
+	po, k := a["ip_local_port_range"].(types.Object)
+	ok = ok && k
+	m.PortRange = po
+	rs, k := a["ip_local_reserved_ports"].(stringSetValue) // large sets: see stringSetType
+	ok = ok && k
+	m.ReservedPorts, m.Extra = rs.toSet(), mp("extra_sysctls")
+	m.Name, m.Priority, m.Persist, m.RestoreOnDestroy = str("name"), i64("priority"), bl("persist"), bl("restore_on_destroy")
+	m.KernelRelease, m.PersistPath, m.OriginalValues = str("kernel_release"), str("persist_path"), mp("original_values")
+	to, k := a["timeouts"].(timeouts.Value)
+	ok = ok && k
+	m.Timeouts = to
+	m.Ints = map[string]types.Int64{}
+	for _, s := range catalog.All() {
+		if s.Kind == catalog.KindInt {
+			m.Ints[s.Attribute] = i64(s.Attribute)
+		}
+	}
+	return m, ok
+}
+
+func getTuningByAttribute(ctx context.Context, g attrGetter) (tuningModel, diag.Diagnostics) {
 	var m tuningModel
 	var diags diag.Diagnostics
 	get := func(name string, target any) {
@@ -68,7 +145,9 @@ func getTuning(ctx context.Context, g attrGetter) (tuningModel, diag.Diagnostics
 	get("behind_nat", &m.BehindNAT)
 	get("service_ports", &m.ServicePorts)
 	get("ip_local_port_range", &m.PortRange)
-	get("ip_local_reserved_ports", &m.ReservedPorts)
+	var reserved stringSetValue // large sets: see stringSetType
+	get("ip_local_reserved_ports", &reserved)
+	m.ReservedPorts = reserved.toSet()
 	get("extra_sysctls", &m.Extra)
 	get("name", &m.Name)
 	get("priority", &m.Priority)
@@ -91,6 +170,53 @@ func getTuning(ctx context.Context, g attrGetter) (tuningModel, diag.Diagnostics
 }
 
 func setTuning(ctx context.Context, st attrSetter, m tuningModel) diag.Diagnostics {
+	var at map[string]attr.Type
+	var ws wholeSetter
+	switch v := st.(type) {
+	case *tfsdk.State:
+		if v.Schema != nil {
+			at, ws = objectAttrTypes(v.Schema), v
+		}
+	case *tfsdk.Plan:
+		if v.Schema != nil {
+			at, ws = objectAttrTypes(v.Schema), v
+		}
+	}
+	if ws != nil && at != nil {
+		attrs := m.attrs()
+		if len(attrs) == len(at) {
+			if o, d := types.ObjectValue(at, attrs); !d.HasError() {
+				return ws.Set(ctx, o)
+			}
+		}
+	}
+	return setTuningByAttribute(ctx, st, m)
+}
+
+// objectAttrTypes is a schema's attribute types (nil when unknown).
+func objectAttrTypes(s interface{ Type() attr.Type }) map[string]attr.Type {
+	if ot, ok := s.Type().(attr.TypeWithAttributeTypes); ok {
+		return ot.AttributeTypes()
+	}
+	return nil
+}
+
+// attrs is the model as the object's attributes.
+func (m tuningModel) attrs() map[string]attr.Value {
+	a := map[string]attr.Value{
+		"id": m.ID, "host": m.Host, "port": m.Port, "user": m.User, "host_key": m.HostKey,
+		"behind_nat": m.BehindNAT, "service_ports": m.ServicePorts, "ip_local_port_range": m.PortRange,
+		"ip_local_reserved_ports": newStringSet(m.ReservedPorts), "extra_sysctls": m.Extra, "name": m.Name, "priority": m.Priority,
+		"persist": m.Persist, "restore_on_destroy": m.RestoreOnDestroy, "kernel_release": m.KernelRelease,
+		"persist_path": m.PersistPath, "original_values": m.OriginalValues, "timeouts": m.Timeouts,
+	}
+	for name, v := range m.Ints {
+		a[name] = v
+	}
+	return a
+}
+
+func setTuningByAttribute(ctx context.Context, st attrSetter, m tuningModel) diag.Diagnostics {
 	var diags diag.Diagnostics
 	set := func(name string, v any) {
 		diags.Append(st.SetAttribute(ctx, path.Root(name), v)...)
@@ -103,7 +229,7 @@ func setTuning(ctx context.Context, st attrSetter, m tuningModel) diag.Diagnosti
 	set("behind_nat", m.BehindNAT)
 	set("service_ports", m.ServicePorts)
 	set("ip_local_port_range", m.PortRange)
-	set("ip_local_reserved_ports", m.ReservedPorts)
+	set("ip_local_reserved_ports", newStringSet(m.ReservedPorts))
 	set("extra_sysctls", m.Extra)
 	set("name", m.Name)
 	set("priority", m.Priority)

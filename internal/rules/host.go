@@ -176,11 +176,11 @@ func Host(c Config, f HostFacts) []Finding {
 		}
 		var exposed []int64
 		for _, p := range sortedUnique(f.ListeningPorts) {
-			if service[p] || p < newRange.Min || p > newRange.Max || catalog.PortListContains(newReserved, p) {
+			if service[p] || p < newRange.Min || p > newRange.Max || catalog.SortedPortListContains(newReserved, p) {
 				continue
 			}
 			before := curRangeOK && p >= curRange.Min && p <= curRange.Max &&
-				curReservedOK && !catalog.PortListContains(curReserved, p)
+				curReservedOK && !catalog.SortedPortListContains(curReserved, p)
 			if !before {
 				exposed = append(exposed, p)
 			}

@@ -196,3 +196,50 @@ func TestHostListsOnlyNewlyExposedPorts(t *testing.T) {
 		t.Errorf("capped detail: %v", fs)
 	}
 }
+
+// A key that cannot be written is explained by why: a read-only /proc/sys,
+// a user without root (sudo), or a key global to the machine.
+func TestKeyReadOnlySaysWhy(t *testing.T) {
+	cfg := Config{Ints: ints("tcp_fin_timeout", 30)}
+	cases := []struct {
+		name        string
+		uid         int
+		procRO      bool
+		wantSummary string
+		want        []string
+		notWant     []string
+	}{
+		{"read-only /proc/sys", 0, true, "Sysctl Key Is Read-Only on Host",
+			[]string{"/proc/sys is mounted read-only on this host", "net.ipv4.tcp_fin_timeout"}, []string{"sudo", "global"}},
+		{"read-only /proc/sys wins over uid", 1000, true, "Sysctl Key Is Read-Only on Host",
+			[]string{"/proc/sys is mounted read-only"}, []string{"sudo"}},
+		{"user without sudo", 1000, false, "SSH User Cannot Write /proc/sys",
+			[]string{"cannot write /proc/sys without sudo", "uid 1000", "set sudo = true", "UID: 1000"}, []string{"global to the machine"}},
+		{"root and a global key", 0, false, "Sysctl Key Is Read-Only on Host",
+			[]string{"global to the machine", "network namespace"}, []string{"sudo", "mounted read-only"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := baseFacts()
+			f.UID, f.ProcReadOnly = c.uid, c.procRO
+			f.Keys["net.ipv4.tcp_fin_timeout"] = KeyFact{Exists: true, Writable: false, Value: "60\n"}
+			got := Host(cfg, f)
+			if len(got) != 1 {
+				t.Fatalf("findings = %v, want one", got)
+			}
+			if got[0].Summary != c.wantSummary || got[0].Path.String() != "tcp_fin_timeout" || got[0].Severity != SeverityError {
+				t.Errorf("finding = %v, want error on tcp_fin_timeout: %s", got[0], c.wantSummary)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(got[0].Detail, w) {
+					t.Errorf("detail lacks %q:\n%s", w, got[0].Detail)
+				}
+			}
+			for _, w := range c.notWant {
+				if strings.Contains(got[0].Detail, w) {
+					t.Errorf("detail has %q:\n%s", w, got[0].Detail)
+				}
+			}
+		})
+	}
+}

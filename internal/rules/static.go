@@ -177,7 +177,7 @@ func invalidServicePorts(c Config) []Finding {
 func servicePortsInRange(c Config, r PortRange, reserved []catalog.PortSpan, fromHost bool) []Finding {
 	var out []Finding
 	for _, p := range sortedUnique(c.ServicePorts) {
-		if p >= r.Min && p <= r.Max && !catalog.PortListContains(reserved, p) {
+		if p >= r.Min && p <= r.Max && !catalog.SortedPortListContains(reserved, p) {
 			out = append(out, servicePortEphemeral(c, p, r, fromHost))
 		}
 	}

@@ -32,6 +32,14 @@ type Config struct {
 	Timeout            time.Duration // connect budget: dial, handshake, auth, retries (default 1m)
 	MaxSessionsPerHost int           // default 2
 	KeepaliveInterval  time.Duration // default 15s; client closed after 3 missed replies
+	// IdleTimeout closes a connection that has had no session for this
+	// long (default 2s), and the idle connections kept open are capped at
+	// MaxIdle (default 16) or twice the most hosts seen busy at once,
+	// whichever is more (the longest idle is closed first), so open
+	// connections follow the number of operations in flight (Terraform's
+	// -parallelism), not the fleet size.
+	IdleTimeout time.Duration
+	MaxIdle     int
 }
 
 // BastionConfig is the jump host. Empty fields fall back to Config's values.
@@ -99,6 +107,9 @@ type Stats struct {
 	// stdin sent, and the stdout and stderr received. SSH framing,
 	// encryption and the handshakes come on top.
 	BytesSent, BytesReceived int64
+	// Open is the number of connections open now, PeakOpen the most open
+	// at once, IdleClosed how many the pool closed for being idle.
+	Open, PeakOpen, IdleClosed int64
 }
 
 // Kind classifies a failure so callers can word diagnostics and decide

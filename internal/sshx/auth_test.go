@@ -199,12 +199,15 @@ func TestPasswordAuth(t *testing.T) {
 		{"password", func(s *testServer) { s.password = "pw" }, "pw", KindOther},
 		{"keyboard-interactive", func(s *testServer) { s.kbdPassword = "pw" }, "pw", KindOther},
 		{"wrong password", func(s *testServer) { s.password = "pw"; s.kbdPassword = "pw" }, "bad", KindAuthFailed},
+		// OpenSSH with UsePAM no: keyboard-interactive is listed, and
+		// refused without a prompt.
+		{"wrong password, keyboard-interactive refused at once", func(s *testServer) { s.password = "pw"; s.kbdRefuse = true }, "bad", KindAuthFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newTestServer(t, tt.opt)
 			p := newPool(t, Config{Password: tt.password})
-			for range 2 {
+			for range 3 {
 				_, err := p.Run(testCtx(t), srv.target(), Script{Name: "x", Body: "true"}, nil)
 				if tt.want == KindOther {
 					if err != nil {
@@ -220,9 +223,13 @@ func TestPasswordAuth(t *testing.T) {
 					t.Errorf("error %q does not name the methods tried", e)
 				}
 			}
-			// Success reuses the connection; failure is never retried.
+			// Success reuses the connection; failure is never retried,
+			// neither within a connect nor by later runs.
 			if n := srv.accepted.Load(); n != 1 {
 				t.Errorf("server accepted %d connections, want 1", n)
+			}
+			if n := srv.passwordTries.Load(); srv.password != "" && n != 1 {
+				t.Errorf("server saw %d password attempts, want 1", n)
 			}
 		})
 	}

@@ -19,6 +19,8 @@ const (
 	DefaultTimeout            = time.Minute
 	DefaultMaxSessionsPerHost = 2
 	DefaultKeepaliveInterval  = 15 * time.Second
+	DefaultIdleTimeout        = 2 * time.Second
+	DefaultMaxIdle            = 16
 
 	// MaxOutputBytes caps what Run keeps of a script's stdout and of its
 	// stderr; the rest is discarded and Run reports an error.
@@ -77,6 +79,15 @@ func normalize(cfg Config) (Config, error) {
 	}
 	if cfg.KeepaliveInterval == 0 {
 		cfg.KeepaliveInterval = DefaultKeepaliveInterval
+	}
+	if cfg.IdleTimeout < 0 || cfg.MaxIdle < 0 {
+		return cfg, configErrorf("idle_timeout", "idle timeout %s and idle connection cap %d must not be negative", cfg.IdleTimeout, cfg.MaxIdle)
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxIdle == 0 {
+		cfg.MaxIdle = DefaultMaxIdle
 	}
 	return cfg, nil
 }

@@ -145,16 +145,21 @@ func TestBuildCommand(t *testing.T) {
 		body    string
 		sudo    bool
 		timeout int
+		hasK    int32
 		want    string
 	}{
-		{"echo hi", false, 0, `sh -c 'echo hi'`},
-		{"echo 'hi'", false, 0, `sh -c 'echo '\''hi'\'''`},
-		{"echo hi", true, 0, `sudo -n sh -c 'sh -c '\''echo hi'\'''`},
-		{"echo hi", false, 30, `tcp_t=; if timeout -k 5 1 true >/dev/null 2>&1; then tcp_t='timeout -k 5 30'; fi; exec $tcp_t sh -c 'echo hi'`},
+		{"echo hi", false, 0, 0, `sh -c 'echo hi'`},
+		{"echo 'hi'", false, 0, 1, `sh -c 'echo '\''hi'\'''`},
+		{"echo hi", true, 0, 0, `sudo -n sh -c 'sh -c '\''echo hi'\'''`},
+		{"echo hi", false, 30, 0, `tcp_t=; if timeout -k 5 1 true >/dev/null 2>&1; then tcp_t='timeout -k 5 30'; echo 'tcp-sshx: timeout -k' >&2; else echo 'tcp-sshx: no timeout -k' >&2; fi; exec $tcp_t sh -c 'echo hi'`},
+		// Learned once per host: no probe.
+		{"echo hi", false, 30, 1, `exec timeout -k 5 30 sh -c 'echo hi'`},
+		{"echo hi", false, 30, -1, `exec sh -c 'echo hi'`},
+		{"echo hi", true, 30, 1, `sudo -n sh -c 'exec timeout -k 5 30 sh -c '\''echo hi'\'''`},
 	}
 	for _, tt := range tests {
-		if got := buildCommand(tt.body, tt.sudo, tt.timeout); got != tt.want {
-			t.Errorf("buildCommand(%q, %v, %d) =\n%s\nwant\n%s", tt.body, tt.sudo, tt.timeout, got, tt.want)
+		if got := buildCommand(tt.body, tt.sudo, tt.timeout, tt.hasK); got != tt.want {
+			t.Errorf("buildCommand(%q, %v, %d, %d) =\n%s\nwant\n%s", tt.body, tt.sudo, tt.timeout, tt.hasK, got, tt.want)
 		}
 	}
 	if got := remoteTimeoutSeconds(30 * time.Second); got != 29 {
@@ -194,20 +199,28 @@ func TestBuildCommandInShells(t *testing.T) {
 	type mode struct {
 		sudo    bool
 		timeout int
+		hasK    int32
 	}
 	for si, sh := range shells(t) {
-		// Every form with sh; the most nested one with the other shells.
-		modes := []mode{{true, 10}}
+		// Every form with sh; the most nested ones with the other shells.
+		modes := []mode{{true, 10, 0}, {true, 10, 1}}
 		if si == 0 {
-			modes = append(modes, mode{false, 0}, mode{false, 10}, mode{true, 0})
+			modes = append(modes, mode{false, 0, 0}, mode{false, 10, 0}, mode{true, 0, 0}, mode{false, 10, 1}, mode{false, 10, -1})
 		}
 		for i, body := range bodies {
 			for _, mode := range modes {
-				cmd := buildCommand(body, mode.sudo, mode.timeout)
+				cmd := buildCommand(body, mode.sudo, mode.timeout, mode.hasK)
 				cmd = strings.Replace(cmd, "sudo -n ", "env ", 1)
-				out, err := exec.Command(sh[0], append(sh[1:], "-c", cmd)...).CombinedOutput()
-				if err != nil || string(out) != want[i] {
-					t.Errorf("%v, body %q, %+v: got %q (%v), want %q", sh, body, mode, out, err, want[i])
+				var stdout, stderr strings.Builder
+				c := exec.Command(sh[0], append(sh[1:], "-c", cmd)...)
+				c.Stdout, c.Stderr = &stdout, &stderr
+				err := c.Run()
+				wantErr := ""
+				if mode.timeout > 0 && mode.hasK == 0 {
+					wantErr = probeYes // this machine's timeout takes -k
+				}
+				if err != nil || stdout.String() != want[i] || stderr.String() != wantErr {
+					t.Errorf("%v, body %q, %+v: got %q, stderr %q (%v), want %q, stderr %q", sh, body, mode, stdout.String(), stderr.String(), err, want[i], wantErr)
 				}
 			}
 		}

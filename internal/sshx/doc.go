@@ -30,7 +30,10 @@
 // optionally under `sudo -n` and GNU/busybox `timeout` (bounded by the
 // context's deadline, because closing a session does not kill a remote
 // command). Its input goes on stdin; nothing is ever interpolated into the
-// command line.
+// command line. The context's end also ends the call when the host holds
+// the session open (OpenSSH keeps a session until its command exits, so a
+// hanging login shell would hold it): the connection is then closed and
+// dropped from the pool.
 //
 // Every failure of Run is an [*Error] whose [Kind] tells the caller what may
 // have happened on the host: in particular [KindOutcomeUnknown] means the

@@ -133,7 +133,7 @@ func loadKnownHosts(path string) (*knownHosts, error) {
 		path = filepath.Join(home, strings.TrimPrefix(path, "~"))
 	}
 	kh := &knownHosts{path: path, caLines: map[int]bool{}}
-	data, err := os.ReadFile(path)
+	data, err := readBoundedFile(path, MaxKnownHostsBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		kh.missing = true
 		return kh, nil
@@ -152,12 +152,37 @@ func loadKnownHosts(path string) (*knownHosts, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	cb, err := knownhosts.New(path)
+	cb, err := knownhostsFromBytes(data, path)
 	if err != nil {
 		return nil, err
 	}
 	kh.callback = cb
 	return kh, nil
+}
+
+// knownhostsFromBytes parses known_hosts content already read (and
+// checked) by readBoundedFile. knownhosts only reads named files, and
+// opening the user's path a second time could meet another file there (a
+// FIFO would hang us), so it reads a private copy; its errors name path.
+func knownhostsFromBytes(data []byte, path string) (ssh.HostKeyCallback, error) {
+	tmp, err := os.CreateTemp("", "terraform-provider-tcp-known_hosts-")
+	if err != nil {
+		return nil, fmt.Errorf("cannot make a private copy to parse: %v", err)
+	}
+	name := tmp.Name()
+	defer func() { _ = os.Remove(name) }()
+	_, werr := tmp.Write(data)
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return nil, fmt.Errorf("cannot make a private copy to parse: %v", werr)
+	}
+	cb, err := knownhosts.New(name)
+	if err != nil {
+		return nil, errors.New(strings.ReplaceAll(err.Error(), name, path))
+	}
+	return cb, nil
 }
 
 func (kh *knownHosts) check(address string, remote net.Addr, key ssh.PublicKey) error {

@@ -80,6 +80,21 @@ type Pool struct {
 	sessions      atomic.Int64
 	bytesSent     atomic.Int64
 	bytesReceived atomic.Int64
+	peakOpen      atomic.Int64
+	idleClosed    atomic.Int64
+	// busyHosts counts hosts with a Run in flight, peakBusy the most at
+	// once: the idle cap is at least twice that, so at -parallelism N the
+	// connection a resource reads on and applies on moments later stays
+	// open, while finished hosts' connections go.
+	busyHosts atomic.Int64
+	peakBusy  atomic.Int64
+	openMu    sync.Mutex
+	openSet   map[*ssh.Client]struct{} // connections open now
+
+	// idle lists the connected hosts without a session in flight, the
+	// longest idle first (guarded by idleMu, taken after a hostConn's mu).
+	idleMu sync.Mutex
+	idle   []*hostConn
 
 	// Test hooks, set before the first Run.
 	onConnectRetry func(ep string, err error)
@@ -100,6 +115,13 @@ type hostConn struct {
 	// for policy fatalPolicy: never retried during the pool's life.
 	fatal       error
 	fatalPolicy string
+	// busy counts Run calls in flight (waiting for a slot included); at
+	// zero the connection is idle and idleTimer closes it.
+	busy      int
+	idleTimer *time.Timer
+	// timeoutK is whether the host's `timeout` takes -k: 0 not known yet,
+	// 1 yes, -1 no (learned by the first session's probe).
+	timeoutK atomic.Int32
 }
 
 type dialCall struct {
@@ -152,7 +174,8 @@ func NewPool(cfg Config) (*Pool, error) {
 // the script payload it exchanged.
 func (p *Pool) Stats() Stats {
 	return Stats{Connections: p.connections.Load(), Sessions: p.sessions.Load(),
-		BytesSent: p.bytesSent.Load(), BytesReceived: p.bytesReceived.Load()}
+		BytesSent: p.bytesSent.Load(), BytesReceived: p.bytesReceived.Load(),
+		Open: p.openCount(), PeakOpen: p.peakOpen.Load(), IdleClosed: p.idleClosed.Load()}
 }
 
 // Close closes every connection, stops background work and makes further
@@ -348,8 +371,9 @@ func (p *Pool) dial(logCtx context.Context, hc *hostConn, ep *endpoint, call *di
 
 	if err == nil {
 		n := p.connections.Add(1)
+		o := p.opened(res.client)
 		tflog.Debug(ctx, "ssh connection opened", map[string]any{
-			"host": ep.key, "connections": n, "bastion": ep.bastion, "via_bastion": p.bastion != nil && !ep.bastion,
+			"host": ep.key, "connections": n, "open": o, "bastion": ep.bastion, "via_bastion": p.bastion != nil && !ep.bastion,
 			"auth_methods": strings.Join(res.methods, ","), "attempts": res.attempts,
 		})
 		p.watch(ctx, hc, ep, res.client)
@@ -365,6 +389,7 @@ func (p *Pool) watch(ctx context.Context, hc *hostConn, ep *endpoint, client *ss
 	if !p.goBackground(func() {
 		err := client.Wait()
 		close(dead)
+		p.forgetOpen(client)
 		hc.mu.Lock()
 		if hc.client == client {
 			hc.client = nil
@@ -376,10 +401,137 @@ func (p *Pool) watch(ctx context.Context, hc *hostConn, ep *endpoint, client *ss
 		}
 		tflog.Debug(ctx, "ssh connection closed", fields)
 	}) {
+		p.forgetOpen(client)
 		client.Close()
 		return
 	}
 	p.goBackground(func() { p.keepalive(ctx, ep, client, dead) })
+}
+
+// acquire marks hc busy: its connection is not closed for being idle until
+// the matching release.
+func (p *Pool) acquire(hc *hostConn) {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.busy++
+	if hc.busy == 1 {
+		if n := p.busyHosts.Add(1); n > p.peakBusy.Load() {
+			p.peakBusy.Store(n)
+		}
+	}
+	if hc.idleTimer != nil {
+		hc.idleTimer.Stop()
+		hc.idleTimer = nil
+	}
+	p.idleMu.Lock()
+	p.unlistIdle(hc)
+	p.idleMu.Unlock()
+}
+
+// release ends one Run on hc. The last one leaves the connection idle: it
+// is closed after IdleTimeout, or sooner when more than MaxIdle
+// connections are idle (the longest idle goes first).
+func (p *Pool) release(hc *hostConn) {
+	hc.mu.Lock()
+	hc.busy--
+	if hc.busy == 0 {
+		p.busyHosts.Add(-1)
+	}
+	c := hc.client
+	if hc.busy > 0 || c == nil {
+		hc.mu.Unlock()
+		return
+	}
+	hc.idleTimer = time.AfterFunc(p.cfg.IdleTimeout, func() { p.closeIdle(hc, c) })
+	p.idleMu.Lock()
+	p.idle = append(p.idle, hc)
+	var evict []*hostConn
+	if n := len(p.idle) - max(p.cfg.MaxIdle, int(2*p.peakBusy.Load())); n > 0 {
+		evict = append(evict, p.idle[:n]...)
+	}
+	p.idleMu.Unlock()
+	hc.mu.Unlock()
+	for _, e := range evict {
+		e.mu.Lock()
+		ec := e.client
+		e.mu.Unlock()
+		if !p.closeIdle(e, ec) {
+			// Lost its connection meanwhile, or busy again.
+			e.mu.Lock()
+			if e.busy > 0 || e.client == nil {
+				p.idleMu.Lock()
+				p.unlistIdle(e)
+				p.idleMu.Unlock()
+			}
+			e.mu.Unlock()
+		}
+	}
+}
+
+// closeIdle closes c when it is still hc's connection and hc is idle, and
+// reports whether it did.
+func (p *Pool) closeIdle(hc *hostConn, c *ssh.Client) bool {
+	hc.mu.Lock()
+	if hc.busy > 0 || c == nil || hc.client != c {
+		if hc.busy == 0 && hc.client == nil {
+			p.idleMu.Lock()
+			p.unlistIdle(hc)
+			p.idleMu.Unlock()
+		}
+		hc.mu.Unlock()
+		return false
+	}
+	hc.client = nil
+	if hc.idleTimer != nil {
+		hc.idleTimer.Stop()
+		hc.idleTimer = nil
+	}
+	p.idleMu.Lock()
+	p.unlistIdle(hc)
+	p.idleMu.Unlock()
+	hc.mu.Unlock()
+	p.idleClosed.Add(1)
+	p.forgetOpen(c)
+	_ = c.Close()
+	return true
+}
+
+// opened counts c as open and returns how many are open.
+func (p *Pool) opened(c *ssh.Client) int64 {
+	p.openMu.Lock()
+	defer p.openMu.Unlock()
+	if p.openSet == nil {
+		p.openSet = map[*ssh.Client]struct{}{}
+	}
+	p.openSet[c] = struct{}{}
+	n := int64(len(p.openSet))
+	if n > p.peakOpen.Load() {
+		p.peakOpen.Store(n)
+	}
+	return n
+}
+
+// forgetOpen counts c as closed (once, whoever notices first).
+func (p *Pool) forgetOpen(c *ssh.Client) {
+	p.openMu.Lock()
+	defer p.openMu.Unlock()
+	delete(p.openSet, c)
+}
+
+func (p *Pool) openCount() int64 {
+	p.openMu.Lock()
+	defer p.openMu.Unlock()
+	return int64(len(p.openSet))
+}
+
+// unlistIdle removes hc from the idle list; p.idleMu is held.
+func (p *Pool) unlistIdle(hc *hostConn) {
+	for i, x := range p.idle {
+		if x == hc {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return
+		}
+	}
 }
 
 // keepalive sends keepalive@openssh.com every interval. Any reply, even a
@@ -712,9 +864,16 @@ func isTransient(err error) bool {
 	return strings.HasSuffix(msg, ": EOF") || strings.Contains(msg, "connection reset by peer")
 }
 
+// isAuthFailure reports a handshake error that means the host refused our
+// credentials. Besides x/crypto's own wording, OpenSSH without PAM lists
+// keyboard-interactive but answers it with USERAUTH_FAILURE (message type
+// 51) at once, which x/crypto reports as an unexpected message: after a
+// refused password, that is the error a wrong password gives.
 func isAuthFailure(err error) bool {
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "unable to authenticate") ||
 		strings.Contains(msg, "no supported methods remain") ||
-		strings.Contains(msg, "authentication failures")
+		strings.Contains(msg, "authentication failures") ||
+		strings.Contains(msg, "too many authentication attempts") ||
+		strings.Contains(msg, "unexpected message type 51 ")
 }

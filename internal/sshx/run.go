@@ -1,10 +1,12 @@
 package sshx
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -21,8 +23,13 @@ const timeoutKillAfter = 5
 // ctx bounds the whole call: waiting for a session slot, connecting (also
 // bounded by Config.Timeout) and the command itself. When ctx has a
 // deadline the remote command is also wrapped in `timeout`, because closing
-// a session does not stop a remote command. If ctx ends after the command
-// was started, the error is KindOutcomeUnknown: the script may have run.
+// a session does not stop a remote command. The call returns when ctx ends
+// even if the host holds the session (never answers the session open or
+// the exec, or keeps the session open as OpenSSH does while a hanging login
+// shell runs): the session is closed and, a moment later, the connection,
+// which the pool then forgets so that the next call redials. If ctx ends
+// before the exec request was sent the error is KindTimeout; after, it is
+// KindOutcomeUnknown: the script may have run.
 // The same holds when the connection drops, the session ends without an
 // exit status, the script is killed by a signal, or the remote `timeout`
 // stops it: none of these is ever reported as success.
@@ -43,6 +50,8 @@ func (p *Pool) Run(ctx context.Context, t Target, s Script, stdin []byte) (*Resu
 	if err != nil {
 		return nil, newError(KindOther, ep, s.Name, err)
 	}
+	p.acquire(hc)
+	defer p.release(hc)
 	select {
 	case hc.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -51,7 +60,7 @@ func (p *Pool) Run(ctx context.Context, t Target, s Script, stdin []byte) (*Resu
 	}
 	defer func() { <-hc.sem }()
 
-	sess, err := p.openSession(ctx, hc, ep)
+	sess, client, err := p.openSession(ctx, hc, ep)
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -63,7 +72,7 @@ func (p *Pool) Run(ctx context.Context, t Target, s Script, stdin []byte) (*Resu
 		}
 		return nil, newError(KindOther, ep, s.Name, err)
 	}
-	return p.runSession(ctx, ep, sess, s, stdin)
+	return p.runSession(ctx, hc, client, ep, sess, s, stdin)
 }
 
 func firstNonEmpty(a, b string) string {
@@ -73,10 +82,11 @@ func firstNonEmpty(a, b string) string {
 	return b
 }
 
-// openSession returns a new session on hc's client, connecting if needed.
-// A refused session (sshd MaxSessions) is retried with backoff: opening a
-// session runs nothing on the host. A broken connection is replaced.
-func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ssh.Session, error) {
+// openSession returns a new session on hc's client, connecting if needed,
+// and that client. A refused session (sshd MaxSessions) is retried with
+// backoff: opening a session runs nothing on the host. A broken connection
+// is replaced.
+func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ssh.Session, *ssh.Client, error) {
 	budget, ok := ctx.Deadline()
 	if !ok {
 		budget = time.Now().Add(p.cfg.Timeout)
@@ -86,13 +96,17 @@ func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ss
 	for {
 		client, err := p.getClient(ctx, hc, ep)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		sess, err := client.NewSession()
+		sess, err := p.newSession(ctx, hc, ep, client, budget)
 		if err == nil {
 			n := p.sessions.Add(1)
 			tflog.Debug(ctx, "ssh session opened", map[string]any{"host": ep.key, "sessions": n})
-			return sess, nil
+			return sess, client, nil
+		}
+		var final *Error
+		if errors.As(err, &final) {
+			return nil, nil, final
 		}
 		var oce *ssh.OpenChannelError
 		if !errors.As(err, &oce) {
@@ -100,16 +114,16 @@ func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ss
 			hc.drop(client)
 			reconnects++
 			if reconnects > 2 {
-				return nil, newError(KindConnect, ep, "", fmt.Errorf("the connection keeps failing when opening a session: %w", err))
+				return nil, nil, newError(KindConnect, ep, "", fmt.Errorf("the connection keeps failing when opening a session: %w", err))
 			}
 			continue
 		}
 		refused++
 		if time.Until(budget) < backoff {
 			if ctx.Err() != nil || ok {
-				return nil, newError(KindTimeout, ep, "", fmt.Errorf("the host refused %d session request(s) before the deadline (check sshd MaxSessions against max_sessions_per_host): %w", refused, err))
+				return nil, nil, newError(KindTimeout, ep, "", fmt.Errorf("the host refused %d session request(s) before the deadline (check sshd MaxSessions against max_sessions_per_host): %w", refused, err))
 			}
-			return nil, newError(KindConnect, ep, "", fmt.Errorf("the host refused %d session request(s) (check sshd MaxSessions against max_sessions_per_host): %w", refused, err))
+			return nil, nil, newError(KindConnect, ep, "", fmt.Errorf("the host refused %d session request(s) (check sshd MaxSessions against max_sessions_per_host): %w", refused, err))
 		}
 		tflog.Debug(ctx, "ssh session refused, retrying", map[string]any{"host": ep.key, "refused": refused, "error": err.Error()})
 		if p.onSessionRetry != nil {
@@ -120,14 +134,60 @@ func (p *Pool) openSession(ctx context.Context, hc *hostConn, ep *endpoint) (*ss
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, newError(KindTimeout, ep, "", fmt.Errorf("the host refused %d session request(s) before the deadline: %w", refused, ctx.Err()))
+			return nil, nil, newError(KindTimeout, ep, "", fmt.Errorf("the host refused %d session request(s) before the deadline: %w", refused, ctx.Err()))
 		}
 		backoff = min(backoff*2, sessionBackoffMax)
 	}
 }
 
-// runSession runs s on sess and closes it.
-func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, s Script, stdin []byte) (*Result, error) {
+// newSession opens a session on client, bounded by ctx and, without a
+// deadline in ctx, by budget. A host that does not answer the channel open
+// in time gets its connection closed (which also ends the pending open) and
+// dropped from the pool, so the next operation redials; the error is then
+// an *Error of KindTimeout: nothing ran. Other errors are returned as
+// x/crypto/ssh gave them.
+func (p *Pool) newSession(ctx context.Context, hc *hostConn, ep *endpoint, client *ssh.Client, budget time.Time) (*ssh.Session, error) {
+	type opened struct {
+		sess *ssh.Session
+		err  error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		sess, err := client.NewSession()
+		ch <- opened{sess, err}
+	}()
+	timer := time.NewTimer(time.Until(budget))
+	defer timer.Stop()
+	var cause error
+	select {
+	case o := <-ch:
+		return o.sess, o.err
+	case <-ctx.Done():
+		cause = ctx.Err()
+	case <-timer.C:
+		cause = context.DeadlineExceeded
+	}
+	hc.drop(client)
+	if o := <-ch; o.sess != nil { // the close ends the open; a late success is discarded
+		_ = o.sess.Close()
+	}
+	tflog.Debug(ctx, "ssh session request unanswered, connection closed", map[string]any{"host": ep.key})
+	return nil, newError(KindTimeout, ep, "", fmt.Errorf("the host did not answer the session request before the deadline; the connection was closed and nothing was started: %w", cause))
+}
+
+// sessionCloseGrace is how long a run that outlived its context waits,
+// after closing its session, for the host to end the session before the
+// whole connection is closed. OpenSSH keeps a session open until its
+// command exits, whatever the client says, so without this a host that
+// holds the session (a hanging login shell, a command that ignores the
+// remote timeout) would hold the caller too. A variable for the tests.
+var sessionCloseGrace = 500 * time.Millisecond
+
+// runSession runs s on sess (a session of client, hc's connection) and
+// closes it. When ctx ends first the session is closed and, if the host
+// does not end it within sessionCloseGrace, the connection too (dropped
+// from the pool): the call returns by ctx's end plus that grace.
+func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client, ep *endpoint, sess *ssh.Session, s Script, stdin []byte) (*Result, error) {
 	defer sess.Close()
 	fail := func(kind Kind, err error) error { return newError(kind, ep, s.Name, err) }
 
@@ -143,16 +203,29 @@ func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, 
 	if dl, ok := ctx.Deadline(); ok {
 		remoteTimeout = remoteTimeoutSeconds(time.Until(dl))
 	}
-	cmd := buildCommand(s.Body, sudo, remoteTimeout)
+	hasK := hc.timeoutK.Load() // 0: not learned yet on this host
+	cmd := buildCommand(s.Body, sudo, remoteTimeout, hasK)
 	p.bytesSent.Add(int64(len(cmd) + len(stdin)))
 
 	if err := ctx.Err(); err != nil {
 		return nil, fail(KindTimeout, fmt.Errorf("the deadline passed before the script started: %w", err))
 	}
 	closedByCtx := make(chan struct{})
+	var connClosed atomic.Bool
+	finished := make(chan struct{})
+	defer close(finished)
 	stop := context.AfterFunc(ctx, func() {
 		close(closedByCtx)
 		sess.Close()
+		t := time.NewTimer(sessionCloseGrace)
+		defer t.Stop()
+		select {
+		case <-finished:
+		case <-t.C:
+			tflog.Debug(ctx, "ssh session held open past the deadline, closing the connection", map[string]any{"host": ep.key, "script": s.Name})
+			connClosed.Store(true)
+			hc.drop(client)
+		}
 	})
 	defer stop()
 
@@ -161,7 +234,11 @@ func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, 
 	if err := sess.Start(cmd); err != nil {
 		select {
 		case <-closedByCtx:
-			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed while the host was starting the script; it may have run: %w", ctx.Err()))
+			closed := "the session was closed"
+			if connClosed.Load() {
+				closed = "the host held the session open, so the connection was closed"
+			}
+			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed while the host was starting the script; %s and the script may have run: %w", closed, ctx.Err()))
 		default:
 		}
 		if err.Error() == "ssh: command "+cmd+" failed" {
@@ -183,6 +260,17 @@ func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, 
 	<-stdinDone
 
 	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	if remoteTimeout > 0 && hasK == 0 {
+		// The probe's verdict, printed before the script started.
+		switch {
+		case bytes.HasPrefix(res.Stderr, []byte(probeYes)):
+			hc.timeoutK.Store(1)
+			res.Stderr = res.Stderr[len(probeYes):]
+		case bytes.HasPrefix(res.Stderr, []byte(probeNo)):
+			hc.timeoutK.Store(-1)
+			res.Stderr = res.Stderr[len(probeNo):]
+		}
+	}
 	p.bytesReceived.Add(int64(len(res.Stdout) + len(res.Stderr)))
 	var exitErr *ssh.ExitError
 	switch {
@@ -192,8 +280,12 @@ func (p *Pool) runSession(ctx context.Context, ep *endpoint, sess *ssh.Session, 
 	default:
 		select {
 		case <-closedByCtx:
-			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed after %s while the script was running; the session was closed and the script may have run partly or completely: %w",
-				elapsed.Round(time.Millisecond), ctx.Err()))
+			closed := "the session was closed"
+			if connClosed.Load() {
+				closed = "the host held the session open, so the connection was closed"
+			}
+			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed after %s while the script was running or starting; %s and the script may have run partly or completely: %w",
+				elapsed.Round(time.Millisecond), closed, ctx.Err()))
 		default:
 		}
 		if exitErr != nil {
@@ -254,17 +346,32 @@ func ShellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// Probe verdicts: the first line of stderr of a session that probed.
+const (
+	probeYes = "tcp-sshx: timeout -k\n"
+	probeNo  = "tcp-sshx: no timeout -k\n"
+)
+
 // buildCommand is the exec command line for a script body. body is a
 // constant of this program; timeoutSecs is computed from the deadline (0:
-// none). The `timeout` probe runs the exact syntax used, so a `timeout`
-// without -k (old busybox) falls back to running without it. The body
-// appears once: the probe only chooses the prefix, a constant of this
-// program that $tcp_t expands to.
-func buildCommand(body string, sudo bool, timeoutSecs int) string {
+// none). hasK is what this host's `timeout` is known to support: 0 unknown,
+// 1 `timeout -k`, -1 not. Unknown, the command probes the exact syntax used
+// (a `timeout` without -k, old busybox, falls back to running without it)
+// and prints the verdict as the first line of stderr, which Run strips and
+// keeps for the host, so the probe (two programs) runs once per host, not
+// per session. The body appears once: the probe only chooses the prefix, a
+// constant of this program that $tcp_t expands to.
+func buildCommand(body string, sudo bool, timeoutSecs int, hasK int32) string {
 	inner := "sh -c " + ShellQuote(body)
 	cmd := inner
-	if timeoutSecs > 0 {
-		cmd = fmt.Sprintf("tcp_t=; if timeout -k %d 1 true >/dev/null 2>&1; then tcp_t='timeout -k %d %d'; fi; exec $tcp_t %s",
+	switch {
+	case timeoutSecs <= 0:
+	case hasK > 0:
+		cmd = fmt.Sprintf("exec timeout -k %d %d %s", timeoutKillAfter, timeoutSecs, inner)
+	case hasK < 0:
+		cmd = "exec " + inner
+	default:
+		cmd = fmt.Sprintf("tcp_t=; if timeout -k %d 1 true >/dev/null 2>&1; then tcp_t='timeout -k %d %d'; echo 'tcp-sshx: timeout -k' >&2; else echo 'tcp-sshx: no timeout -k' >&2; fi; exec $tcp_t %s",
 			timeoutKillAfter, timeoutKillAfter, timeoutSecs, inner)
 	}
 	if sudo {

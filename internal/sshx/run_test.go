@@ -90,7 +90,7 @@ func TestRunCommandHangs(t *testing.T) {
 	}
 	// The session was closed by us, while the command still ran.
 	eventually(t, 5*time.Second, "the server to see the session closed", func() bool { return env.srv.sessionsGone.Load() == 1 })
-	if cmds := env.srv.recordedCommands(); len(cmds) != 1 || !strings.Contains(cmds[0], "tcp_t='timeout -k 5 1'; fi; exec $tcp_t sh -c 'sleep 1000'") {
+	if cmds := env.srv.recordedCommands(); len(cmds) != 1 || !strings.Contains(cmds[0], "tcp_t='timeout -k 5 1';") || !strings.Contains(cmds[0], "exec $tcp_t sh -c 'sleep 1000'") {
 		t.Errorf("command = %q, want a 1 s remote timeout", cmds)
 	}
 	// The connection itself is still usable.
@@ -368,4 +368,38 @@ func TestRunAfterClose(t *testing.T) {
 	_, err := p.Run(testCtx(t), env.srv.target(), Script{Name: "x", Body: "true"}, nil)
 	wantKind(t, err, KindOther)
 	eventually(t, 5*time.Second, "the server to see the connection closed", func() bool { return env.srv.connsClosed.Load() == 1 })
+}
+
+// TestTimeoutProbeOncePerHost: the `timeout -k` probe runs in the first
+// session of a host only; later sessions, also on a new connection, use
+// what it learned, and no session's stderr shows the probe's verdict.
+func TestTimeoutProbeOncePerHost(t *testing.T) {
+	env := newEnv(t) // real sh on the server side
+	cfg := env.config(t)
+	cfg.IdleTimeout = 50 * time.Millisecond
+	p := newPool(t, cfg)
+	for i := range 3 {
+		if i == 2 {
+			eventually(t, 5*time.Second, "the idle connection to close", func() bool { return p.Stats().Open == 0 })
+		}
+		res := mustRun(t, p, env.srv.target(), `echo out; echo err >&2`, nil)
+		if string(res.Stdout) != "out\n" || string(res.Stderr) != "err\n" {
+			t.Errorf("run %d: stdout %q, stderr %q", i, res.Stdout, res.Stderr)
+		}
+	}
+	cmds := env.srv.recordedCommands()
+	if len(cmds) != 3 {
+		t.Fatalf("%d commands, want 3", len(cmds))
+	}
+	if !strings.Contains(cmds[0], "if timeout -k 5 1 true") {
+		t.Errorf("first command %q does not probe", cmds[0])
+	}
+	for _, c := range cmds[1:] {
+		if !strings.HasPrefix(c, "exec timeout -k 5 ") || strings.Contains(c, "true") {
+			t.Errorf("later command %q probes again or lacks the learned wrapper", c)
+		}
+	}
+	if s := p.Stats(); s.Connections != 2 {
+		t.Errorf("stats = %+v, want 2 connections (one closed idle)", s)
+	}
 }

@@ -144,26 +144,39 @@ type testServer struct {
 	userCA          ssh.PublicKey   // accept user certificates signed by it
 	password        string          // accept this password
 	kbdPassword     string          // accept this keyboard-interactive answer
+	kbdRefuse       bool            // offer keyboard-interactive and refuse it at once, as OpenSSH without PAM does
 	stall           bool            // accept TCP, never speak SSH
 	dropBeforeReply bool            // close the connection on exec before replying
 	onExec          func(e *execRequest) execResult
 
 	// Runtime controls.
+	// Hosts that hold a session: the server stops reading the connection
+	// (it never answers again, also not the client's channel close, as
+	// OpenSSH does for a session whose command runs) when a session open
+	// arrives (holdSessionOpen, never answered), when an exec arrives
+	// (holdExec, never answered) or right after answering an exec
+	// (holdAfterExec). frozenEnded counts frozen connections the client
+	// closed.
+	holdSessionOpen atomic.Bool
+	holdExec        atomic.Bool
+	holdAfterExec   atomic.Bool
+	frozenEnded     atomic.Int64
 	refuseSessions  atomic.Int64 // refuse this many session opens
 	ignoreKeepalive atomic.Bool
 
 	// Observations.
-	accepted     atomic.Int64 // TCP connections
-	handshakes   atomic.Int64 // authenticated connections
-	connsClosed  atomic.Int64 // authenticated connections that ended
-	sessionOpens atomic.Int64
-	refused      atomic.Int64
-	execs        atomic.Int64
-	active       atomic.Int64
-	maxActive    atomic.Int64
-	keepalives   atomic.Int64
-	directTCPIP  atomic.Int64
-	sessionsGone atomic.Int64 // sessions closed by the client before the server ended them
+	accepted      atomic.Int64 // TCP connections
+	handshakes    atomic.Int64 // authenticated connections
+	connsClosed   atomic.Int64 // authenticated connections that ended
+	sessionOpens  atomic.Int64
+	refused       atomic.Int64
+	execs         atomic.Int64
+	active        atomic.Int64
+	maxActive     atomic.Int64
+	keepalives    atomic.Int64
+	passwordTries atomic.Int64 // password authentication attempts
+	directTCPIP   atomic.Int64
+	sessionsGone  atomic.Int64 // sessions closed by the client before the server ended them
 
 	mu       sync.Mutex
 	commands []string
@@ -266,10 +279,16 @@ func (s *testServer) config() *ssh.ServerConfig {
 	}
 	if s.password != "" {
 		cfg.PasswordCallback = func(_ ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
+			s.passwordTries.Add(1)
 			if string(pw) == s.password {
 				return &ssh.Permissions{}, nil
 			}
 			return nil, errors.New("wrong password")
+		}
+	}
+	if s.kbdRefuse {
+		cfg.KeyboardInteractiveCallback = func(ssh.ConnMetadata, ssh.KeyboardInteractiveChallenge) (*ssh.Permissions, error) {
+			return nil, errors.New("no keyboard-interactive devices")
 		}
 	}
 	if s.kbdPassword != "" {
@@ -307,13 +326,40 @@ func (s *testServer) serve() {
 	}
 }
 
+// freezeConn is a server connection that can stop answering: once frozen,
+// whatever arrives is discarded, and the SSH layer reading it sees nothing
+// more until the client closes the connection.
+type freezeConn struct {
+	net.Conn
+	srv    *testServer
+	frozen atomic.Bool
+}
+
+func (c *freezeConn) freeze() { c.frozen.Store(true) }
+
+func (c *freezeConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if !c.frozen.Load() {
+		return n, err
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, c.Conn) // until the client closes
+	}
+	c.srv.frozenEnded.Add(1)
+	if err == nil {
+		err = io.EOF
+	}
+	return 0, err
+}
+
 func (s *testServer) serveConn(nc net.Conn, cfg *ssh.ServerConfig) {
 	defer nc.Close()
 	if s.stall {
 		_, _ = io.Copy(io.Discard, nc) // until the client gives up
 		return
 	}
-	sc, chans, reqs, err := ssh.NewServerConn(nc, cfg)
+	fc := &freezeConn{Conn: nc, srv: s}
+	sc, chans, reqs, err := ssh.NewServerConn(fc, cfg)
 	if err != nil {
 		return
 	}
@@ -341,7 +387,11 @@ func (s *testServer) serveConn(nc net.Conn, cfg *ssh.ServerConfig) {
 			defer chWG.Done()
 			switch nch.ChannelType() {
 			case "session":
-				s.handleSession(sc, nch)
+				if s.holdSessionOpen.Load() {
+					fc.freeze() // never answered
+					return
+				}
+				s.handleSession(sc, fc, nch)
 			case "direct-tcpip":
 				s.handleDirect(nch)
 			default:
@@ -364,7 +414,7 @@ func (s *testServer) takeRefusal() bool {
 	}
 }
 
-func (s *testServer) handleSession(sc *ssh.ServerConn, nch ssh.NewChannel) {
+func (s *testServer) handleSession(sc *ssh.ServerConn, fc *freezeConn, nch ssh.NewChannel) {
 	s.sessionOpens.Add(1)
 	if s.takeRefusal() {
 		s.refused.Add(1)
@@ -408,7 +458,15 @@ func (s *testServer) handleSession(sc *ssh.ServerConn, nch ssh.NewChannel) {
 			sc.Close()
 			continue
 		}
+		if s.holdExec.Load() {
+			fc.freeze() // never answered
+			continue
+		}
 		_ = req.Reply(true, nil)
+		if s.holdAfterExec.Load() {
+			fc.freeze() // started, and never heard of again
+			continue
+		}
 		execStarted = true
 		e := &execRequest{Command: payload.Command, Ch: ch, Closed: closed}
 		go func() {

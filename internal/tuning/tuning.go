@@ -28,8 +28,8 @@ type Spec struct {
 	PersistPath string            // /etc/sysctl.d/<priority>-<name>.conf
 	Persist     bool              // write the persisted file
 	Desired     map[string]string // sysctl key -> canonical value
-	// Replaces is the name of a resource this one replaces while it still
-	// exists (create_before_destroy): its keys may be taken over.
+	// Replaces is the name this resource had before (a rename, applied in
+	// place): the keys the host's record gives that name are its own.
 	Replaces string
 }
 
@@ -163,6 +163,9 @@ func OwnedBy(facts *hostops.ReadResult, name string) []hostops.RecordEntry {
 // The originals returned are the host record's, so an interrupted earlier
 // run loses nothing.
 func Apply(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, prior *Prior, facts *hostops.ReadResult) (*Applied, error) {
+	if prior != nil && prior.Name != spec.Name {
+		spec.Replaces = prior.Name // a rename: the old name's keys move over
+	}
 	originals := Originals(spec, prior, facts)
 	req := hostops.ApplyRequest{
 		Owner:       spec.Name,
@@ -188,6 +191,9 @@ func Apply(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, prio
 		req.FileContent = &content
 	} else if prior != nil {
 		req.RemoveFile = true
+	}
+	if prior != nil && prior.PersistPath != "" && prior.PersistPath != spec.PersistPath {
+		req.OldPersistPath = prior.PersistPath // a new name or priority moves the file
 	}
 	res, err := hostops.Apply(ctx, r, t, req)
 	if err != nil {
@@ -239,6 +245,19 @@ func Delete(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, ori
 		for _, k := range slices.Sorted(maps.Keys(originals)) {
 			req.Restore = append(req.Restore, WriteFor(k, originals[k]))
 		}
+	}
+	return hostops.Delete(ctx, r, t, req)
+}
+
+// DeleteSuperseded is the delete of an object that a newer object of the
+// same name on the same host has already replaced (create_before_destroy,
+// or terraform apply -replace): the newer one took its keys and their
+// originals over, so only a persisted file at another path than newPath
+// (the newer one's) is removed.
+func DeleteSuperseded(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, newPath string) (*hostops.DeleteResult, error) {
+	req := hostops.DeleteRequest{Owner: spec.Name, LockWait: LockWait(ctx), FileOnly: true, Marker: hostops.DefaultMarker}
+	if spec.PersistPath != newPath {
+		req.PersistPath = spec.PersistPath
 	}
 	return hostops.Delete(ctx, r, t, req)
 }

@@ -250,36 +250,73 @@ func TestSecondOwnerRefused(t *testing.T) {
 	}
 }
 
-// create_before_destroy: the new resource takes the old one's keys over
-// with their originals; the old one's destroy leaves them alone and
-// removes its own file; the new one's destroy restores the originals.
-func TestReplacementTakesOver(t *testing.T) {
+// A rename (and a new priority) is applied in place: the file moves, the
+// record's entries follow with their originals, keys no longer set go back,
+// and the values are never restored in between.
+func TestRenameInPlace(t *testing.T) {
 	root, r := fakeHost(t)
-	old := spec("old", true, map[string]string{"net.ipv4.tcp_fin_timeout": "30"})
+	old := spec("old", true, map[string]string{"net.ipv4.tcp_fin_timeout": "30", "net.ipv4.tcp_tw_reuse": "1"})
+	old.PersistPath = "/etc/sysctl.d/70-old.conf"
 	ao := mustApply(t, r, old, nil)
 	nw := spec("new", true, map[string]string{"net.ipv4.tcp_fin_timeout": "25"})
+	prior := &Prior{Spec: old, Originals: ao.Originals}
+	facts := read(t, r, nw, prior)
 	nw.Replaces = "old"
-	if c := Conflicts(nw, read(t, r, nw, nil)); len(c) != 0 {
-		t.Errorf("Conflicts = %v for the replaced resource's keys, want none", c)
+	if c := Conflicts(nw, facts); len(c) != 0 {
+		t.Errorf("Conflicts = %v for the keys of the previous name, want none", c)
 	}
-	an := mustApply(t, r, nw, nil)
-	if an.Originals["net.ipv4.tcp_fin_timeout"] != "60" {
-		t.Errorf("new originals = %v, want the old resource's 60", an.Originals)
-	}
-	dres, err := Delete(ctx(t), r, noTarget, old, ao.Originals, true)
+	nw.Replaces = ""
+	an, err := Apply(ctx(t), r, noTarget, nw, prior, facts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dres.Other["net.ipv4.tcp_fin_timeout"] != "new" {
-		t.Errorf("old delete = %+v, want the key left to new", dres)
+	if an.Originals["net.ipv4.tcp_fin_timeout"] != "60" {
+		t.Errorf("originals after the rename = %v, want fin_timeout's 60", an.Originals)
+	}
+	if live(t, root, "net.ipv4.tcp_fin_timeout") != "25" || live(t, root, "net.ipv4.tcp_tw_reuse") != "2" {
+		t.Errorf("fin_timeout = %s, tw_reuse = %s; want 25 and the original 2", live(t, root, "net.ipv4.tcp_fin_timeout"), live(t, root, "net.ipv4.tcp_tw_reuse"))
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/sysctl.d/70-old.conf")); err == nil {
+		t.Errorf("the old file was not moved away")
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/sysctl.d/90-new.conf")); err != nil {
+		t.Errorf("the new file is missing: %v", err)
+	}
+	if got := OwnedBy(read(t, r, nw, nil), "old"); len(got) != 0 {
+		t.Errorf("the old name still owns %v", got)
+	}
+	if _, err := Delete(ctx(t), r, noTarget, nw, an.Originals, true); err != nil {
+		t.Fatal(err)
+	}
+	expectDefaults(t, root)
+}
+
+// create_before_destroy (or -replace) with the same name: the new object
+// adopts the keys; the old object's delete, superseded, removes only a
+// file at another path and leaves the keys to the new one.
+func TestSupersededDelete(t *testing.T) {
+	root, r := fakeHost(t)
+	old := spec("web", true, map[string]string{"net.ipv4.tcp_fin_timeout": "30"})
+	old.PersistPath = "/etc/sysctl.d/70-web.conf"
+	ao := mustApply(t, r, old, nil)
+	nw := spec("web", true, map[string]string{"net.ipv4.tcp_fin_timeout": "25"})
+	an := mustApply(t, r, nw, nil) // the create of the new object
+	if an.Originals["net.ipv4.tcp_fin_timeout"] != "60" {
+		t.Errorf("the new object's originals = %v, want the recorded 60", an.Originals)
+	}
+	if _, err := DeleteSuperseded(ctx(t), r, noTarget, old, nw.PersistPath); err != nil {
+		t.Fatal(err)
 	}
 	if live(t, root, "net.ipv4.tcp_fin_timeout") != "25" {
-		t.Errorf("the old resource's destroy restored a key the new one owns")
+		t.Errorf("the superseded delete restored a key the new object holds")
 	}
-	if _, err := os.Stat(filepath.Join(root, "etc/sysctl.d/90-old.conf")); err == nil {
-		t.Errorf("old file left behind")
+	if _, err := os.Stat(filepath.Join(root, "etc/sysctl.d/70-web.conf")); err == nil {
+		t.Errorf("the old object's file was left")
 	}
-	nw.Replaces = ""
+	if _, err := os.Stat(filepath.Join(root, "etc/sysctl.d/90-web.conf")); err != nil {
+		t.Errorf("the new object's file was removed: %v", err)
+	}
+	_ = ao
 	if _, err := Delete(ctx(t), r, noTarget, nw, an.Originals, true); err != nil {
 		t.Fatal(err)
 	}

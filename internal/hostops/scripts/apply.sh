@@ -4,7 +4,10 @@
 #
 # Input records (stdin), terminated by "end" (without it nothing is changed):
 #   owner <name>       the resource (required): owner of the keys it writes
-#   from <name>        a resource this one replaces: its keys may be taken over
+#   from <name>        the name this resource had before (a rename): its
+#                      keys are taken over, or given back when not written
+#   oldpersist <path>  the previous persisted file, removed (a rename or a
+#                      new priority moves the file)
 #   lockwait <s>       seconds to wait for the lock (default 30)
 #   persist <path>     the persisted file (absolute host path, *.conf)
 #   w <key> <value>    write <value> to /proc/sys/<key> (value: rest of line)
@@ -15,8 +18,9 @@
 #   noeol              the new text does not end with a newline
 #   rm                 remove the persisted file
 #   end
-# Keys of the record that the owner holds and that are neither written nor
-# given back here are given back too (left by an interrupted run).
+# Keys of the record that the owner (or "from") holds and that are neither
+# written nor given back here are given back too (left by an interrupted
+# run, or no longer set after a rename).
 # Output records, then "end ok" (exit 0) or "end error" (exit 1 or 2):
 #   before <key> <value>        value of every key read before any change
 #   orig <key> <value>          the recorded original of every w key
@@ -25,6 +29,7 @@
 #   gone <key>                  given back: the kernel lacks it (dropped)
 #   other <key> <owner>         not given back: another resource owns it now
 #   file none|unchanged|written|removed|absent
+#   oldfile removed|absent      (with oldpersist)
 #   record unchanged|written|kept <errno>   (kept: the final shrink failed)
 #   fail <key>|-|@record <errno> <msg>  the failing step (EOWNED: <msg> is
 #                               the owner; "-" = the persisted file)
@@ -56,6 +61,7 @@ pend=
 haspend=
 noeol=
 rmfile=
+oldpersist=
 gotend=
 inerr=
 while IFS= read -r line; do
@@ -80,6 +86,13 @@ while IFS= read -r line; do
 		;;
 	noeol) noeol=1 ;;
 	rm) rmfile=1 ;;
+	oldpersist)
+		valid_path "$rest" || {
+			inerr="invalid oldpersist path: $rest"
+			break
+		}
+		oldpersist=$rest
+		;;
 	end)
 		gotend=1
 		break
@@ -109,9 +122,13 @@ fi
 
 lock_take "$owner" "$lockwait"
 rec_load
-# The owner's other recorded keys are given back too.
+# The owner's other recorded keys are given back too, and the previous
+# name's.
 rec_mine "$owner"
-for k in $MINE; do
+mine=$MINE
+MINE=
+[ -z "$from" ] || rec_mine "$from"
+for k in $mine $MINE; do
 	i=1
 	while [ "$i" -le "$n" ]; do
 		IFS= read -r ik <"$W/k.$i"
@@ -188,6 +205,10 @@ rollback() {
 	removed) mv -f "$BAK" "$F" 2>/dev/null || RBFAIL="$RBFAIL file" ;;
 	esac
 	[ -z "$FSTATE" ] || sync_path "$D"
+	if [ -n "$OLDBAK" ]; then
+		mv -f "$OLDBAK" "$OLDF" 2>/dev/null || RBFAIL="$RBFAIL file"
+		OLDBAK=
+	fi
 	FSTATE=
 	BAK=
 	[ -z "$TMPF" ] || rm -f "$TMPF"
@@ -229,7 +250,7 @@ while [ "$i" -le "$n" ]; do
 	p="$P/sys$KP"
 	if [ -d "$p" ] || [ ! -e "$p" ]; then
 		if [ "$t" = r ]; then
-			if rec_get "$k" && [ "$RO" != "$owner" ]; then
+			if rec_get "$k" && [ "$RO" != "$owner" ] && [ "$RO" != "$from" ]; then
 				printf 'other %s %s\n' "$k" "$RO" >>"$W/other"
 			else
 				gone="$gone $i"
@@ -241,7 +262,7 @@ while [ "$i" -le "$n" ]; do
 		break
 	fi
 	if [ "$t" = r ] && rec_get "$k"; then
-		if [ "$RO" != "$owner" ]; then
+		if [ "$RO" != "$owner" ] && [ "$RO" != "$from" ]; then
 			printf 'other %s %s\n' "$k" "$RO" >>"$W/other"
 			i=$((i + 1))
 			continue
@@ -388,6 +409,23 @@ elif [ -n "$rmfile" ]; then
 		FILE=absent
 	fi
 fi
+# The previous persisted file, when the file moved.
+OLDF=
+OLDBAK=
+if [ -n "$oldpersist" ] && [ "$oldpersist" != "$persist" ]; then
+	OLDF="$E$oldpersist"
+	if [ -f "$OLDF" ] || [ -L "$OLDF" ]; then
+		lock_note
+		OLDBAK="${OLDF%/*}/.${OLDF##*/}.tcp-tuning-old.$$"
+		rm -f "$OLDBAK"
+		mv -f "$OLDF" "$OLDBAK" 2>"$W/err" || {
+			OLDBAK=
+			errmsg
+			fail - "$ERRNO" "remove $oldpersist: $MSG"
+		}
+		sync_path "${OLDF%/*}"
+	fi
+fi
 chk_intr
 
 # 3. Live values, then all of them read back together.
@@ -420,6 +458,7 @@ chk_intr
 
 # 4. Commit: drop the backups, then the given-back keys from the record.
 [ -z "$BAK" ] || rm -f "$BAK"
+[ -z "$OLDBAK" ] || rm -f "$OLDBAK"
 rec_commit
 for i in $WROTE; do
 	IFS= read -r k <"$W/k.$i"
@@ -448,5 +487,12 @@ if [ "$REC" != "$REC0" ]; then
 	rec_commit
 fi
 printf 'file %s\n' "$FILE"
+if [ -n "$OLDF" ]; then
+	if [ -n "$OLDBAK" ]; then
+		printf 'oldfile removed\n'
+	else
+		printf 'oldfile absent\n'
+	fi
+fi
 printf 'record %s\n' "$RSTAT"
 finish ok 0

@@ -11,6 +11,8 @@
 #   r <key> <value>    a key to give back: its recorded original, else <value>
 #   x <expect>         what the kernel prints back for the preceding r
 #   norestore          drop the owner's record entries without writing values
+#   fileonly           remove the file only: keys and record stay (the
+#                      resource was superseded by a newer one of its name)
 #   end
 # Every key the record says the owner holds is given back too.
 # Output records, then "end ok" (exit 0) or "end error" (exit 1 or 2):
@@ -33,6 +35,7 @@ lockwait=30
 persist=
 marker=
 norestore=
+fileonly=
 gotend=
 inerr=
 while IFS= read -r line; do
@@ -44,6 +47,7 @@ while IFS= read -r line; do
 		;;
 	marker) marker=$rest ;;
 	norestore) norestore=1 ;;
+	fileonly) fileonly=1 ;;
 	end)
 		gotend=1
 		break
@@ -61,8 +65,10 @@ done
 lock_take "$owner" "$lockwait"
 lock_note
 rec_load
+[ -z "$fileonly" ] || n=0
 # The owner's recorded keys that the input lacks are given back too.
-rec_mine "$owner"
+MINE=
+[ -n "$fileonly" ] || rec_mine "$owner"
 for k in $MINE; do
 	i=1
 	while [ "$i" -le "$n" ]; do

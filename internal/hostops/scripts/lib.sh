@@ -292,10 +292,20 @@ same_file() {
 	return 1
 }
 
-# sync_path PATH: fsync PATH when sync accepts files (coreutils >= 8.24,
-# busybox), else flush everything.
+# sync_path PATH...: flushes PATH (a file's data, or a directory's entries)
+# and nothing else; never a global sync, which on a busy host would wait
+# for every dirty page of every filesystem. busybox's fsync applet when
+# there is one (busybox's sync before 1.27 ignores its arguments and flushes
+# everything); else sync -d (coreutils >= 8.24, busybox sync with FILE
+# support; coreutils < 8.24 rejects -d and flushes nothing rather than all).
+# Best effort: it always returns 0.
 sync_path() {
-	sync "$1" 2>/dev/null || sync
+	if command -v fsync >/dev/null 2>&1; then
+		fsync "$@" 2>/dev/null
+	else
+		sync -d "$@" 2>/dev/null
+	fi
+	return 0
 }
 
 # setup_work: private temp dir $W, output buffered in $W/out until finish
