@@ -143,13 +143,12 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{"fields": strin
 
 // runner is one harness run's state.
 type runner struct {
-	o     Options
-	f     *lab.Fleet
-	base  baseline
-	work  string
-	rep   *Report
-	logw  io.Writer
-	tfEnv []string
+	o    Options
+	f    *lab.Fleet
+	base baseline
+	work string
+	rep  *Report
+	logw io.Writer
 }
 
 // Run brings up a fleet of o.Hosts hosts, measures every tool of o.Tools on
@@ -309,39 +308,25 @@ type command struct {
 	args []string
 }
 
-func (r *runner) run(ctx context.Context, c command) ([]byte, time.Duration, error) {
+func (r *runner) run(ctx context.Context, c command) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, c.args[0], c.args[1:]...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	return out, time.Since(start), err
+	return cmd.CombinedOutput()
 }
 
-// measure runs c with sshd (and, for the provider, log and RSS)
+// measure runs c (which must exit 0) with sshd (and, for the provider, log and RSS)
 // accounting and appends the phase to the report.
-func (r *runner) measure(ctx context.Context, tool, phase string, c command, logPath string, wantExit ...int) (*Phase, []byte, error) {
+func (r *runner) measure(ctx context.Context, tool, phase string, c command, logPath string) (*Phase, []byte, error) {
 	p, out, err := r.measureFunc(ctx, tool, phase, func(ctx context.Context) ([]byte, error) {
-		out, _, err := r.run(ctx, c)
-		if name := filepath.Join(c.dir, logName(phase)+".out"); true {
-			_ = os.WriteFile(name, out, 0o644)
-		}
-		code := 0
+		out, err := r.run(ctx, c)
+		_ = os.WriteFile(filepath.Join(c.dir, logName(phase)+".out"), out, 0o644)
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			return out, err
+			return out, fmt.Errorf("%s %s: exit status %d:\n%s", tool, phase, ee.ExitCode(), lastLines(out, 40))
 		}
-		okCode := len(wantExit) == 0 && code == 0
-		for _, w := range wantExit {
-			okCode = okCode || code == w
-		}
-		if !okCode {
-			return out, fmt.Errorf("%s %s: exit status %d:\n%s", tool, phase, code, lastLines(out, 40))
-		}
-		return out, nil
+		return out, err
 	}, logPath)
 	return p, out, err
 }

@@ -129,7 +129,7 @@ func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 		return ChurnResult{}, fmt.Errorf("churn: listen: %w", err)
 	}
 	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := ln.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // ListenTCP's address is a *net.TCPAddr
 	res := ChurnResult{Addr: o.Addr, Port: port}
 
 	// Server: with ClientCloses wait for the client's FIN, then close;
@@ -451,7 +451,11 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer ln.Close()
-		a := ln.Addr().(*net.TCPAddr)
+		a, ok := ln.Addr().(*net.TCPAddr)
+		if !ok {
+			fmt.Fprintln(stderr, "listen: not a TCP address:", ln.Addr())
+			return 1
+		}
 		b, _ := json.Marshal(map[string]any{"addr": a.IP.String(), "port": a.Port})
 		fmt.Fprintln(stdout, string(b))
 		go func() {

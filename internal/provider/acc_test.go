@@ -165,15 +165,14 @@ func expectNoFile(h *lab.Host, file string) hostCheck {
 }
 
 // waitFor polls cond (bounded) for conditions that settle asynchronously.
-func waitFor(d time.Duration, cond func() bool) bool {
+func waitFor(d time.Duration, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if cond() {
-			return true
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return cond()
 }
 
 // resourceCheck asserts on one resource's attributes in state, by full

@@ -856,7 +856,7 @@ func importBase(ctx context.Context, state *tuningModel, t sshx.Target, res *hos
 	state.PortRange = types.ObjectNull(portRangeAttrTypes)
 	state.ReservedPorts = types.SetNull(types.StringType)
 	state.ServicePorts = types.SetNull(types.Int64Type)
-	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.Object.AttributeTypes(ctx))}
+	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.AttributeTypes(ctx))}
 	for _, s := range catalog.All() {
 		if s.Kind == catalog.KindInt {
 			state.Ints[s.Attribute] = types.Int64Null()

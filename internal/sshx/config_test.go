@@ -101,7 +101,7 @@ func TestRunInvalidTarget(t *testing.T) {
 	p := newPool(t, Config{Password: "x"})
 	for _, tg := range []Target{{}, {Host: "a b"}, {Host: "h", Port: 99999}, {Host: "h", HostKey: "bad"}} {
 		_, err := p.Run(context.Background(), tg, Script{Name: "x", Body: "true"}, nil)
-		wantKind(t, err, KindConfig)
+		assertKind(t, err, KindConfig)
 	}
 }
 
