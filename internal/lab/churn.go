@@ -25,20 +25,26 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 )
 
-// WorkerEnv, set to "1" in the environment of a program that imports this
-// package and whose first argument is "churn" or "listen", turns that
-// program into the churn worker (WorkerMain) before main or the tests run.
-// Host.Churn and Host.Listen use it to re-execute the current test binary
-// inside a host's namespace, so nothing has to be built.
+// WorkerEnv, set to "1" in the environment of a program whose first
+// argument is "churn", "exhaust" or "listen", asks that program to act as the
+// churn worker (WorkerMain): Host.Churn and Host.Listen re-execute the
+// current program (a test binary, unless TcplabBin or $TCPLAB_BIN names
+// cmd/tcplab) inside a host's namespace, so nothing has to be built. A
+// program opts in by calling WorkerArgs first (labtest.Main does, for test
+// binaries); importing this package changes nothing.
 const WorkerEnv = "TCPLAB_LAB_WORKER"
 
-func init() {
+// WorkerArgs returns the worker's arguments (command first) when this
+// process was started as the churn worker (see WorkerEnv).
+func WorkerArgs() ([]string, bool) {
 	if os.Getenv(WorkerEnv) != "1" || len(os.Args) < 2 {
-		return
+		return nil, false
 	}
-	if os.Args[1] == "churn" || os.Args[1] == "listen" || os.Args[1] == "exhaust" {
-		os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	switch os.Args[1] {
+	case "churn", "listen", "exhaust":
+		return os.Args[1:], true
 	}
+	return nil, false
 }
 
 // ChurnOptions bounds one churn run.

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
@@ -61,7 +62,7 @@ func (p *poolRecorder) stats() sshx.Stats {
 // which may be an OpenTofu binary: see cliProviderAddress).
 func accPreCheck(t *testing.T) {
 	t.Helper()
-	lab.RequireAcc(t, "acceptance test")
+	labtest.RequireAcc(t, "acceptance test")
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		if p, err := exec.LookPath("terraform"); err == nil {
 			t.Setenv("TF_ACC_TERRAFORM_PATH", p)
@@ -76,7 +77,7 @@ func accPreCheck(t *testing.T) {
 func startFleet(t *testing.T, o lab.Options) *lab.Fleet {
 	t.Helper()
 	accPreCheck(t)
-	return lab.StartT(t, o)
+	return labtest.StartT(t, o)
 }
 
 // providerBlock is the HCL provider block reaching fleet hosts.
@@ -224,7 +225,7 @@ func expectAttr(address string, want any, path ...string) resourceCheck {
 // or shell builtins it uses.
 func traceHook(t *testing.T, h *lab.Host, match string, extra ...string) (dir string) {
 	t.Helper()
-	strace := lab.Strace(t)
+	strace := labtest.Strace(t)
 	dir = t.TempDir()
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
