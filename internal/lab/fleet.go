@@ -74,14 +74,6 @@ type Fleet struct {
 	closeErr  error
 }
 
-// RequireLabEnv, set to "1" (as .ci/run does), makes a missing
-// prerequisite of a test (root, network namespaces, sshd, strace, a shell)
-// a failure instead of a skip; labtest.Unavailable applies it.
-const RequireLabEnv = "TCP_REQUIRE_LAB"
-
-// Required reports whether RequireLabEnv is "1".
-func Required() bool { return os.Getenv(RequireLabEnv) == "1" }
-
 // StracePath returns the path of an strace that can trace here (make deps
 // installs it), or why there is none.
 func StracePath() (string, error) {
@@ -103,7 +95,7 @@ type TB interface {
 }
 
 // Strace is StracePath for a test: it skips the test with the reason, or
-// fails it when Required.
+// fails it under TCP_REQUIRE_LAB=1.
 //
 // Deprecated: use labtest.Strace. Kept only for
 // internal/hostops/forklight_test.go, which issue 12's host-script branch
@@ -112,10 +104,10 @@ func Strace(t TB) string {
 	t.Helper()
 	st, err := StracePath()
 	if err != nil {
-		if Required() {
-			t.Fatalf("%v (required: %s=1)", err, RequireLabEnv)
+		if os.Getenv("TCP_REQUIRE_LAB") == "1" { // testenv's policy; lab cannot import it
+			t.Fatalf("%v (required: TCP_REQUIRE_LAB=1)", err)
 		}
-		t.Skipf("%v (%s=1 makes this a failure)", err, RequireLabEnv)
+		t.Skipf("%v (TCP_REQUIRE_LAB=1 makes this a failure)", err)
 	}
 	return st
 }

@@ -2,33 +2,23 @@ package lab
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 // This package's tests cannot import labtest (which imports lab):
-// requireFleet, unavailable and startT are labtest.Require, Unavailable
-// and StartT for them, on the same lab.Required policy.
+// requireFleet and startT are labtest.Require and labtest.StartT for them,
+// on testenv's policy.
 
 func requireFleet(t testing.TB) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no test fleet, sshd or network namespaces")
-	}
+	testenv.SkipShort(t)
 	if err := Available(); err != nil {
-		unavailable(t, "test fleet unavailable: %v", err)
+		testenv.Unavailable(t, "test fleet unavailable: %v", err)
 	}
-}
-
-func unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if Required() {
-		t.Fatalf("%s (required: %s=1)", msg, RequireLabEnv)
-	}
-	t.Skipf("%s (%s=1 makes this a failure)", msg, RequireLabEnv)
 }
 
 func startT(t testing.TB, o Options) *Fleet {

@@ -1,18 +1,17 @@
-// Package labtest is the test support of the test fleet: the one policy
-// for a test whose prerequisite is missing (skip with the reason, or fail
-// under TCP_REQUIRE_LAB=1), -short meaning no fleet, fleets started for one
-// test, and the TestMain that lets a test binary act as the churn worker.
-// Only tests import it.
+// Package labtest is the tests' support for the test fleet: Require (the
+// fleet can run here, and not under -short, by testenv's policy), fleets
+// started for one test, and the TestMain that lets a test binary act as the
+// churn worker. Only tests import it.
 package labtest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 // Main is TestMain for a package whose tests drive Host.Churn, Host.Listen
@@ -25,36 +24,14 @@ func Main(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Unavailable is the project's one policy for a test whose prerequisite is
-// missing: skip with the reason, or fail under TCP_REQUIRE_LAB=1 (as
-// .ci/run sets), where every test must run.
-func Unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if lab.Required() {
-		t.Fatalf("%s (required: %s=1)", msg, lab.RequireLabEnv)
-	}
-	t.Skipf("%s (%s=1 makes this a failure)", msg, lab.RequireLabEnv)
-}
-
-// SkipShort skips a test that needs the fleet, sshd or network namespaces
-// under -short (make testunit): -short means no fleet, whatever
-// TCP_REQUIRE_LAB says.
-func SkipShort(t testing.TB) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("-short: no test fleet, sshd or network namespaces")
-	}
-}
-
 // Require skips the test under -short, and skips (or fails, by
-// Unavailable) when the fleet cannot run here (not root, no `ip netns`, no
+// testenv.Unavailable) when the fleet cannot run here (not root, no `ip netns`, no
 // sshd, no unshare).
 func Require(t testing.TB) {
 	t.Helper()
-	SkipShort(t)
+	testenv.SkipShort(t)
 	if err := lab.Available(); err != nil {
-		Unavailable(t, "test fleet unavailable: %v", err)
+		testenv.Unavailable(t, "test fleet unavailable: %v", err)
 	}
 }
 
@@ -63,19 +40,19 @@ func Require(t testing.TB) {
 // names the test's kind.
 func RequireAcc(t testing.TB, what string) {
 	t.Helper()
-	SkipShort(t)
+	testenv.SkipShort(t)
 	if os.Getenv("TF_ACC") == "" {
-		Unavailable(t, "%s: set TF_ACC=1 (make test does)", what)
+		testenv.Unavailable(t, "%s: set TF_ACC=1 (make test does)", what)
 	}
 }
 
 // Strace returns the path of an strace that can trace here (make deps
-// installs it), or skips / fails the test by Unavailable.
+// installs it), or skips / fails the test by testenv.Unavailable.
 func Strace(t testing.TB) string {
 	t.Helper()
 	st, err := lab.StracePath()
 	if err != nil {
-		Unavailable(t, "%v", err)
+		testenv.Unavailable(t, "%v", err)
 	}
 	return st
 }

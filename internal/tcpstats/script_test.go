@@ -21,6 +21,7 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -32,26 +33,14 @@ type shellVariant struct {
 	path string   // PATH for the script; "" keeps ours
 }
 
-// shells returns dash with the system tools (mawk, GNU coreutils, ss) and
-// busybox sh with only busybox applets on PATH (busybox awk, sort, od; no
-// ss). Missing shells are skipped.
+// shells are testenv.Shells: dash with the system tools (mawk, GNU
+// coreutils, ss), busybox sh with only busybox applets on PATH (busybox
+// awk, sort, od; no ss) and bash --posix.
 func shells(t testing.TB) []shellVariant {
 	t.Helper()
 	var out []shellVariant
-	if p, err := exec.LookPath("dash"); err == nil {
-		out = append(out, shellVariant{name: "dash", argv: []string{p, "-c"}})
-	}
-	if bb, err := exec.LookPath("busybox"); err == nil {
-		dir := t.TempDir()
-		for _, app := range []string{"awk", "sort", "cat", "tr", "od", "uname", "head", "sleep", "date"} {
-			if err := os.Symlink(bb, filepath.Join(dir, app)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out = append(out, shellVariant{name: "busybox", argv: []string{bb, "sh", "-c"}, path: dir})
-	}
-	if len(out) == 0 {
-		t.Skip("neither dash nor busybox is installed")
+	for _, sh := range testenv.Shells(t) {
+		out = append(out, shellVariant{name: sh.Name, argv: append(slices.Clone(sh.Argv), "-c"), path: sh.PATH})
 	}
 	return out
 }
