@@ -16,7 +16,7 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 )
 
-// copyDir copies the .tf files of an example into a fresh directory.
+// copyExample copies the .tf files of an example into a fresh directory.
 func copyExample(t *testing.T, dir string) string {
 	t.Helper()
 	dst := t.TempDir()

@@ -92,7 +92,8 @@ provider "tcp" {
 `, f.ClientKeyFile, f.KnownHostsFile, strings.Join(extra, "\n"))
 }
 
-// hostAddr is how a resource addresses a fleet host.
+// hostAttrs is how a resource addresses a fleet host: its host and port
+// attributes.
 func hostAttrs(h *lab.Host) string {
 	return fmt.Sprintf("host = %q\n  port = %d", h.Addr, h.Port)
 }

@@ -488,12 +488,14 @@ func (r *tuningResource) readTimeout(ctx context.Context, m tuningModel) time.Du
 	return d
 }
 
-// preflight reads the host and runs the host-aware rules again at apply.
-// The final plan that Terraform makes just before an apply reads the host
-// in the same provider process; the apply reuses that read when it is this
-// recent instead of making another round trip.
+// applyFactsTTL is how recent the plan's read of a host must be for the
+// apply's preflight to reuse it: the final plan that Terraform makes just
+// before an apply reads the host in the same provider process, and reusing
+// that read saves a round trip.
 const applyFactsTTL = 30 * time.Second
 
+// preflight reads the host (or reuses the plan's read, see applyFactsTTL)
+// and runs the host-aware rules again at apply.
 func (r *tuningResource) preflight(ctx context.Context, m tuningModel, replaces string, keys []string, label string, t sshx.Target, op string) (*hostops.ReadResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	res := r.data.recallWithin(t, m.PersistPath.ValueString(), keys, applyFactsTTL)
