@@ -168,18 +168,46 @@ func (f *Fleet) SSHDLogTails(n int) []string {
 	return out
 }
 
+// checkOptions rejects what Start cannot do: no fleet here, a host count
+// or a latency out of range.
+func checkOptions(o Options) error {
+	if err := Available(); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if o.Hosts < 1 || o.Hosts > 1000 {
+		return fmt.Errorf("lab: Hosts = %d, want 1..1000", o.Hosts)
+	}
+	if o.Latency < 0 || o.Latency > 10*time.Second {
+		return fmt.Errorf("lab: Latency %v out of range 0..10s", o.Latency)
+	}
+	return nil
+}
+
+// fleetPrefix is o.Prefix, or a free one when it is empty; an error when it
+// is invalid or namespaces with it exist already.
+func fleetPrefix(o Options) (string, error) {
+	prefix := o.Prefix
+	if prefix == "" {
+		var err error
+		if prefix, err = freePrefix(); err != nil {
+			return "", err
+		}
+	}
+	if err := validPrefix(prefix); err != nil {
+		return "", err
+	}
+	if leftovers(prefix) {
+		return "", fmt.Errorf("lab: namespaces or /etc/netns entries named %s-* exist already (run `tcplab down` or lab.Cleanup(%q))", prefix, prefix)
+	}
+	return prefix, nil
+}
+
 // Start brings up a fleet. On error everything created so far is removed.
 // The first Start of a process also removes what crashed fleets left in
 // os.TempDir() (see GC).
 func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
-	if err := Available(); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	if o.Hosts < 1 || o.Hosts > 1000 {
-		return nil, fmt.Errorf("lab: Hosts = %d, want 1..1000", o.Hosts)
-	}
-	if o.Latency < 0 || o.Latency > 10*time.Second {
-		return nil, fmt.Errorf("lab: Latency %v out of range 0..10s", o.Latency)
+	if err := checkOptions(o); err != nil {
+		return nil, err
 	}
 	gcOnce.Do(func() { _, _ = GC("") }) // leftovers of crashed runs (owner process gone)
 	sshd, err := findSSHD()
@@ -190,17 +218,9 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := o.Prefix
-	if prefix == "" {
-		if prefix, err = freePrefix(); err != nil {
-			return nil, err
-		}
-	}
-	if err := validPrefix(prefix); err != nil {
+	prefix, err := fleetPrefix(o)
+	if err != nil {
 		return nil, err
-	}
-	if leftovers(prefix) {
-		return nil, fmt.Errorf("lab: namespaces or /etc/netns entries named %s-* exist already (run `tcplab down` or lab.Cleanup(%q))", prefix, prefix)
 	}
 	if err := ensurePrivsepDir(); err != nil {
 		return nil, err

@@ -177,51 +177,55 @@ func inNetns(name string, fn func() error) error {
 				runtime.UnlockOSThread()
 			} // else: no unlock, the thread dies with this goroutine
 		}()
-		errc <- func() error {
-			target := filepath.Join(netnsRunDir, name)
-			f, err := os.Open(target)
-			if err != nil {
-				return fmt.Errorf("lab: open namespace %s: %w", name, err)
-			}
-			defer f.Close()
-			want, err := nsInode(target)
-			if err != nil {
-				return err
-			}
-			orig, err := os.Open("/proc/thread-self/ns/net")
-			if err != nil {
-				return err
-			}
-			defer orig.Close()
-			before, err := nsInode("/proc/thread-self/ns/net")
-			if err != nil {
-				return err
-			}
-			if before == want {
-				restored = true
-				return fmt.Errorf("lab: namespace %s is the caller's own namespace", name)
-			}
-			if _, _, e := syscall.RawSyscall(sysSetns, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
-				restored = true // setns failed: still where we started
-				return fmt.Errorf("lab: setns %s: %w", name, e)
-			}
-			defer func() {
-				if _, _, e := syscall.RawSyscall(sysSetns, orig.Fd(), syscall.CLONE_NEWNET, 0); e == 0 {
-					back, err := nsInode("/proc/thread-self/ns/net")
-					restored = err == nil && back == before
-				}
-			}()
-			after, err := nsInode("/proc/thread-self/ns/net")
-			if err != nil {
-				return err
-			}
-			if after != want {
-				return fmt.Errorf("lab: thread is not in namespace %s after setns", name)
-			}
-			return fn()
-		}()
+		errc <- setnsAndRun(name, fn, &restored)
 	}()
 	return <-errc
+}
+
+// setnsAndRun runs fn with the calling (locked) thread in namespace name
+// and moves the thread back; *restored says it is back where it started.
+func setnsAndRun(name string, fn func() error, restored *bool) error {
+	target := filepath.Join(netnsRunDir, name)
+	f, err := os.Open(target)
+	if err != nil {
+		return fmt.Errorf("lab: open namespace %s: %w", name, err)
+	}
+	defer f.Close()
+	want, err := nsInode(target)
+	if err != nil {
+		return err
+	}
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	before, err := nsInode("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	if before == want {
+		*restored = true
+		return fmt.Errorf("lab: namespace %s is the caller's own namespace", name)
+	}
+	if _, _, e := syscall.RawSyscall(sysSetns, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
+		*restored = true // setns failed: still where we started
+		return fmt.Errorf("lab: setns %s: %w", name, e)
+	}
+	defer func() {
+		if _, _, e := syscall.RawSyscall(sysSetns, orig.Fd(), syscall.CLONE_NEWNET, 0); e == 0 {
+			back, err := nsInode("/proc/thread-self/ns/net")
+			*restored = err == nil && back == before
+		}
+	}()
+	after, err := nsInode("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	if after != want {
+		return fmt.Errorf("lab: thread is not in namespace %s after setns", name)
+	}
+	return fn()
 }
 
 // readSysctl reads a net.* key in namespace name.
