@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 )
 
 // TestCapacityExample applies examples/capacity (the provider functions
@@ -20,7 +21,7 @@ import (
 func TestCapacityExample(t *testing.T) {
 	tf := terraformBin(t)
 	skipBelowRequiredVersion(t, "examples/capacity")
-	f := lab.StartT(t, lab.Options{Hosts: 1})
+	f := labtest.StartT(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	work := copyExample(t, "examples/capacity")
 	keys := []string{"net.ipv4.tcp_tw_reuse", "net.ipv4.ip_local_port_range", "net.ipv4.ip_local_reserved_ports"}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 )
 
 // demoHeadlines are the steps scripts/demo.sh announces, in order.
@@ -49,8 +49,8 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole demo on a test fleet")
 	}
-	lab.RequireAcc(t, "end-to-end demo")
-	lab.Require(t)
+	labtest.RequireAcc(t, "end-to-end demo")
+	labtest.Require(t)
 	tf := terraformBin(t)
 	bash, err := exec.LookPath("bash")
 	if err != nil {

@@ -13,9 +13,10 @@ import (
 	goversion "github.com/hashicorp/go-version"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 )
 
-// copyDir copies the .tf files of an example into a fresh directory.
+// copyExample copies the .tf files of an example into a fresh directory.
 func copyExample(t *testing.T, dir string) string {
 	t.Helper()
 	dst := t.TempDir()
@@ -166,7 +167,7 @@ func TestExamplesTemplatesUseValidatedFiles(t *testing.T) {
 // destroy restoring the original values and removing the files.
 func TestFleetExampleForEach(t *testing.T) {
 	terraformBin(t)
-	f := lab.StartT(t, lab.Options{Hosts: 3})
+	f := labtest.StartT(t, lab.Options{Hosts: 3})
 	work := copyExample(t, "examples/fleet")
 	hosts := map[string]map[string]any{}
 	for i, h := range f.Hosts {

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 // These tests build the real provider binary and drive the real terraform
@@ -34,7 +34,7 @@ func terraformBin(t *testing.T) string {
 	}
 	p, err := exec.LookPath("terraform")
 	if err != nil {
-		lab.Unavailable(t, "no terraform on PATH (make deps builds one)")
+		testenv.Unavailable(t, "no terraform on PATH (make deps builds one)")
 	}
 	return p
 }

@@ -12,10 +12,13 @@
 #                                         when none is on PATH)
 #   tofu-$TOFU_VERSION/tofu               go build inside the module
 #   goreleaser-<v>/goreleaser             go install
+# and golangci-lint $GOLANGCI_LINT_VERSION into GOBIN (go install) when that
+# version is not there.
 #
 #   scripts/deps.sh              system packages; terraform when none is on PATH
 #   scripts/deps.sh matrix       the same, and every CLI and tool `make test` uses
 #   scripts/deps.sh goreleaser   only goreleaser
+#   scripts/deps.sh lint         only golangci-lint
 #   scripts/deps.sh path NAME    print the cached path of NAME (terraform-min, tofu, goreleaser)
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -75,6 +78,25 @@ build_goreleaser() {
 	exit 1
 }
 
+# golangci_lint_path is where go install puts golangci-lint: GOBIN, else
+# GOPATH/bin.
+golangci_lint_path() {
+	gobin="$(go env GOBIN)"
+	[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+	echo "$gobin/golangci-lint"
+}
+
+install_golangci_lint() {
+	p="$(golangci_lint_path)"
+	if [ -x "$p" ] && "$p" version 2>/dev/null | grep -q "version $GOLANGCI_LINT_VERSION "; then
+		return 0
+	fi
+	echo "deps: installing golangci-lint $GOLANGCI_LINT_VERSION with go install into $(dirname "$p") (a minute, once)"
+	start=$(date +%s)
+	GOFLAGS="${GOFLAGS:-} -buildvcs=false" go install "github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$GOLANGCI_LINT_VERSION"
+	echo "deps: golangci-lint $GOLANGCI_LINT_VERSION installed in $(elapsed "$start") s"
+}
+
 case "${1:-}" in
 path)
 	case "${2:-}" in
@@ -86,7 +108,8 @@ path)
 		done
 		goreleaser_path "$GORELEASER_VERSION"
 		;;
-	*) echo "usage: $0 path terraform-min|tofu|goreleaser" >&2; exit 2 ;;
+	golangci-lint) golangci_lint_path ;;
+	*) echo "usage: $0 path terraform-min|tofu|goreleaser|golangci-lint" >&2; exit 2 ;;
 	esac
 	exit 0
 	;;
@@ -94,8 +117,12 @@ goreleaser)
 	build_goreleaser
 	exit 0
 	;;
+lint)
+	install_golangci_lint
+	exit 0
+	;;
 "" | matrix) ;;
-*) echo "usage: $0 [matrix | goreleaser | path NAME]" >&2; exit 2 ;;
+*) echo "usage: $0 [matrix | goreleaser | lint | path NAME]" >&2; exit 2 ;;
 esac
 
 missing=""
@@ -123,6 +150,8 @@ if [ -n "$missing" ]; then
 	fi
 fi
 mkdir -p /run/sshd 2>/dev/null || true
+
+install_golangci_lint
 
 # With no terraform on PATH, the minimum version is the one `make` and the
 # scripts use (GNUmakefile falls back to it; scripts/demo.sh looks in

@@ -42,6 +42,11 @@ import (
 )
 
 func main() {
+	// Started as the churn worker inside a host (lab.WorkerEnv): run only
+	// that, as lab's init() used to for every program importing lab.
+	if args, ok := lab.WorkerArgs(); ok {
+		os.Exit(lab.WorkerMain(args, os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

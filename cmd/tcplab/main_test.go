@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 )
 
 // cliEnv makes the test binary act as tcplab when `up` re-executes itself
@@ -55,7 +56,7 @@ func TestPickHost(t *testing.T) {
 }
 
 func TestUpStatusDown(t *testing.T) {
-	lab.Require(t)
+	labtest.Require(t)
 	t.Setenv(cliEnv, "1")
 	state := filepath.Join(t.TempDir(), "run", "state.json")
 	t.Cleanup(func() {

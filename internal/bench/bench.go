@@ -143,73 +143,31 @@ var tmpl = template.Must(template.New("").Funcs(template.FuncMap{"fields": strin
 
 // runner is one harness run's state.
 type runner struct {
-	o     Options
-	f     *lab.Fleet
-	base  baseline
-	work  string
-	rep   *Report
-	logw  io.Writer
-	tfEnv []string
+	o    Options
+	f    *lab.Fleet
+	base baseline
+	work string
+	rep  *Report
+	logw io.Writer
 }
 
 // Run brings up a fleet of o.Hosts hosts, measures every tool of o.Tools on
 // it and tears the fleet down.
 func Run(ctx context.Context, o Options) (rep *Report, err error) {
-	if o.Hosts < 1 {
-		return nil, errors.New("bench: Hosts must be at least 1")
-	}
-	if o.Parallelism == 0 {
-		o.Parallelism = 10
-	}
-	if len(o.Tools) == 0 {
-		o.Tools = AllTools
-	}
-	for _, t := range o.Tools {
-		if !contains(AllTools, t) {
-			return nil, fmt.Errorf("bench: unknown tool %q (have %s)", t, strings.Join(AllTools, ", "))
-		}
-	}
-	if o.Terraform == "" {
-		if o.Terraform, err = exec.LookPath("terraform"); err != nil {
-			return nil, errors.New("bench: terraform not on PATH")
-		}
-	}
-	if contains(o.Tools, ToolAnsible) || contains(o.Tools, ToolAnsiblePipelining) {
-		if o.AnsiblePlaybook == "" {
-			if o.AnsiblePlaybook, err = exec.LookPath("ansible-playbook"); err != nil {
-				return nil, errors.New("bench: ansible-playbook not on PATH (install the Debian package ansible)")
-			}
-		}
-	}
-	if contains(o.Tools, ToolProvider) {
-		if o.ProviderBinary == "" {
-			return nil, errors.New("bench: ProviderBinary is required for the provider rows")
-		}
-		if o.ProviderBinary, err = filepath.Abs(o.ProviderBinary); err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(o.ProviderBinary); err != nil {
-			return nil, fmt.Errorf("bench: provider binary: %w", err)
-		}
+	if err := o.complete(); err != nil {
+		return nil, err
 	}
 	r := &runner{o: o, logw: o.Log}
 	if r.logw == nil {
 		r.logw = io.Discard
 	}
-	if o.WorkDir == "" {
-		if r.work, err = os.MkdirTemp("", "fleetbench-"); err != nil {
-			return nil, err
-		}
-		if !o.Keep {
-			defer os.RemoveAll(r.work)
-		}
-	} else {
-		if r.work, err = filepath.Abs(o.WorkDir); err != nil {
-			return nil, err
-		}
-		if err := os.MkdirAll(r.work, 0o755); err != nil {
-			return nil, err
-		}
+	work, keep, err := workDir(o)
+	if err != nil {
+		return nil, err
+	}
+	r.work = work
+	if !keep {
+		defer os.RemoveAll(r.work)
 	}
 	r.rep = &Report{Hosts: o.Hosts, Latency: o.Latency, Parallelism: o.Parallelism, Started: time.Now().UTC(),
 		Machine: describeMachine(ctx, o.Terraform, o.AnsiblePlaybook)}
@@ -235,26 +193,87 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		if err := reset(r.f.Hosts, r.base); err != nil {
 			return r.rep, err
 		}
-		var err error
-		switch tool {
-		case ToolFloor:
-			err = r.floor(ctx)
-		case ToolTerraformOnly:
-			err = r.terraformOnly(ctx)
-		case ToolProvider:
-			err = r.provider(ctx)
-		case ToolAnsible:
-			err = r.ansible(ctx, false)
-		case ToolAnsiblePipelining:
-			err = r.ansible(ctx, true)
-		case ToolRemoteExec:
-			err = r.remoteExec(ctx)
-		}
-		if err != nil {
+		if err := r.runTool(ctx, tool); err != nil {
 			return r.rep, fmt.Errorf("%s: %w", tool, err)
 		}
 	}
 	return r.rep, reset(r.f.Hosts, r.base)
+}
+
+// complete checks o and fills in its defaults: parallelism 10, every tool,
+// terraform and ansible-playbook from PATH, an absolute provider binary.
+func (o *Options) complete() error {
+	if o.Hosts < 1 {
+		return errors.New("bench: Hosts must be at least 1")
+	}
+	if o.Parallelism == 0 {
+		o.Parallelism = 10
+	}
+	if len(o.Tools) == 0 {
+		o.Tools = AllTools
+	}
+	for _, t := range o.Tools {
+		if !contains(AllTools, t) {
+			return fmt.Errorf("bench: unknown tool %q (have %s)", t, strings.Join(AllTools, ", "))
+		}
+	}
+	var err error
+	if o.Terraform == "" {
+		if o.Terraform, err = exec.LookPath("terraform"); err != nil {
+			return errors.New("bench: terraform not on PATH")
+		}
+	}
+	if (contains(o.Tools, ToolAnsible) || contains(o.Tools, ToolAnsiblePipelining)) && o.AnsiblePlaybook == "" {
+		if o.AnsiblePlaybook, err = exec.LookPath("ansible-playbook"); err != nil {
+			return errors.New("bench: ansible-playbook not on PATH (install the Debian package ansible)")
+		}
+	}
+	if !contains(o.Tools, ToolProvider) {
+		return nil
+	}
+	if o.ProviderBinary == "" {
+		return errors.New("bench: ProviderBinary is required for the provider rows")
+	}
+	if o.ProviderBinary, err = filepath.Abs(o.ProviderBinary); err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.ProviderBinary); err != nil {
+		return fmt.Errorf("bench: provider binary: %w", err)
+	}
+	return nil
+}
+
+// workDir is o.WorkDir (absolute, created), or a new temporary directory;
+// keep is false when the caller removes it at the end (a temporary one
+// without o.Keep).
+func workDir(o Options) (dir string, keep bool, err error) {
+	if o.WorkDir == "" {
+		dir, err = os.MkdirTemp("", "fleetbench-")
+		return dir, o.Keep, err
+	}
+	if dir, err = filepath.Abs(o.WorkDir); err != nil {
+		return "", true, err
+	}
+	return dir, true, os.MkdirAll(dir, 0o755)
+}
+
+// runTool measures one tool on the fleet.
+func (r *runner) runTool(ctx context.Context, tool string) error {
+	switch tool {
+	case ToolFloor:
+		return r.floor(ctx)
+	case ToolTerraformOnly:
+		return r.terraformOnly(ctx)
+	case ToolProvider:
+		return r.provider(ctx)
+	case ToolAnsible:
+		return r.ansible(ctx, false)
+	case ToolAnsiblePipelining:
+		return r.ansible(ctx, true)
+	case ToolRemoteExec:
+		return r.remoteExec(ctx)
+	}
+	return nil
 }
 
 func contains(list []string, s string) bool {
@@ -309,39 +328,25 @@ type command struct {
 	args []string
 }
 
-func (r *runner) run(ctx context.Context, c command) ([]byte, time.Duration, error) {
+func (r *runner) run(ctx context.Context, c command) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, c.args[0], c.args[1:]...)
 	cmd.Dir = c.dir
 	cmd.Env = c.env
 	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	out, err := cmd.CombinedOutput()
-	return out, time.Since(start), err
+	return cmd.CombinedOutput()
 }
 
-// measure runs c with sshd (and, for the provider, log and RSS)
+// measure runs c (which must exit 0) with sshd (and, for the provider, log and RSS)
 // accounting and appends the phase to the report.
-func (r *runner) measure(ctx context.Context, tool, phase string, c command, logPath string, wantExit ...int) (*Phase, []byte, error) {
+func (r *runner) measure(ctx context.Context, tool, phase string, c command, logPath string) (*Phase, []byte, error) {
 	p, out, err := r.measureFunc(ctx, tool, phase, func(ctx context.Context) ([]byte, error) {
-		out, _, err := r.run(ctx, c)
-		if name := filepath.Join(c.dir, logName(phase)+".out"); true {
-			_ = os.WriteFile(name, out, 0o644)
-		}
-		code := 0
+		out, err := r.run(ctx, c)
+		_ = os.WriteFile(filepath.Join(c.dir, logName(phase)+".out"), out, 0o644)
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			return out, err
+			return out, fmt.Errorf("%s %s: exit status %d:\n%s", tool, phase, ee.ExitCode(), lastLines(out, 40))
 		}
-		okCode := len(wantExit) == 0 && code == 0
-		for _, w := range wantExit {
-			okCode = okCode || code == w
-		}
-		if !okCode {
-			return out, fmt.Errorf("%s %s: exit status %d:\n%s", tool, phase, code, lastLines(out, 40))
-		}
-		return out, nil
+		return out, err
 	}, logPath)
 	return p, out, err
 }

@@ -9,15 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 )
 
 // TestBenchSmoke runs the harness on 3 hosts (the provider and
 // remote-exec rows; Ansible takes too long for `make test`) and checks the
 // figures are sane: not timings, but the counts the targets are about.
 func TestBenchSmoke(t *testing.T) {
-	lab.RequireAcc(t, "fleet benchmark smoke run")
-	lab.Require(t)
+	labtest.RequireAcc(t, "fleet benchmark smoke run")
+	labtest.Require(t)
 	tf := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if tf == "" {
 		p, err := exec.LookPath("terraform")

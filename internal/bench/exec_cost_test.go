@@ -8,6 +8,7 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/hostops"
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 	"github.com/tcptune/terraform-provider-tcp/internal/tuning"
 )
@@ -20,8 +21,8 @@ import (
 //
 //	go test -run '^$' -bench ExecCost -benchtime 40x ./internal/bench/
 func BenchmarkExecCost(b *testing.B) {
-	lab.RequireAcc(b, "exec cost benchmark")
-	f := lab.StartT(b, lab.Options{Hosts: 1})
+	labtest.RequireAcc(b, "exec cost benchmark")
+	f := labtest.StartT(b, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	cfg := sshx.Config{PrivateKey: f.ClientKey, KnownHostsFile: f.KnownHostsFile, Timeout: time.Minute, IdleTimeout: time.Hour}
 	p, err := sshx.NewPool(cfg)

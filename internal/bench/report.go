@@ -161,7 +161,7 @@ func (r *Report) Ratios() string {
 	return b.String()
 }
 
-// MachineMarkdown describes the machine.
+// Markdown describes the machine.
 func (m Machine) Markdown() string {
 	return fmt.Sprintf("- CPU: %s, %d cores, %d GiB RAM\n- Kernel: %s\n- Go: %s\n- Terraform: %s\n- Ansible: %s\n- OpenSSH: %s\n",
 		m.CPU, m.Cores, m.MemoryGiB, m.Kernel, m.Go, m.Terraform, orNone(m.Ansible), m.OpenSSH)

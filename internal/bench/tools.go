@@ -28,11 +28,11 @@ func (r *runner) provider(ctx context.Context) error {
 		return err
 	}
 	par := "-parallelism=" + strconv.Itoa(r.o.Parallelism)
-	step := func(phase string, args []string, wantExit ...int) (*Phase, error) {
+	step := func(phase string, args []string) (*Phase, error) {
 		logPath := filepath.Join(dir, logName(phase)+".log")
 		_ = os.Remove(logPath)
 		env := r.terraformEnv(dir, "TF_CLI_CONFIG_FILE="+rcPath, "TF_LOG_PROVIDER=DEBUG", "TF_LOG_PATH="+logPath)
-		p, _, err := r.measure(ctx, ToolProvider, phase, command{dir: dir, env: env, args: append([]string{r.o.Terraform}, args...)}, logPath, wantExit...)
+		p, _, err := r.measure(ctx, ToolProvider, phase, command{dir: dir, env: env, args: append([]string{r.o.Terraform}, args...)}, logPath)
 		return p, err
 	}
 	p, err := step(PhaseApply, []string{"apply", "-auto-approve", "-no-color", par})
@@ -193,12 +193,12 @@ func (r *runner) remoteExec(ctx context.Context) error {
 		return err
 	}
 	env := r.terraformEnv(dir)
-	if out, _, err := r.run(ctx, command{dir: dir, env: env, args: []string{r.o.Terraform, "init", "-no-color"}}); err != nil {
+	if out, err := r.run(ctx, command{dir: dir, env: env, args: []string{r.o.Terraform, "init", "-no-color"}}); err != nil {
 		return fmt.Errorf("terraform init: %v\n%s", err, lastLines(out, 20))
 	}
 	par := "-parallelism=" + strconv.Itoa(r.o.Parallelism)
-	step := func(phase string, args []string, wantExit ...int) (*Phase, error) {
-		p, _, err := r.measure(ctx, ToolRemoteExec, phase, command{dir: dir, env: env, args: append([]string{r.o.Terraform}, args...)}, "", wantExit...)
+	step := func(phase string, args []string) (*Phase, error) {
+		p, _, err := r.measure(ctx, ToolRemoteExec, phase, command{dir: dir, env: env, args: append([]string{r.o.Terraform}, args...)}, "")
 		return p, err
 	}
 	p, err := step(PhaseApply, []string{"apply", "-auto-approve", "-no-color", par})
@@ -240,7 +240,7 @@ func (r *runner) terraformOnly(ctx context.Context) error {
 		return err
 	}
 	env := r.terraformEnv(dir)
-	if out, _, err := r.run(ctx, command{dir: dir, env: env, args: []string{r.o.Terraform, "init", "-no-color"}}); err != nil {
+	if out, err := r.run(ctx, command{dir: dir, env: env, args: []string{r.o.Terraform, "init", "-no-color"}}); err != nil {
 		return fmt.Errorf("terraform init: %v\n%s", err, lastLines(out, 20))
 	}
 	par := "-parallelism=" + strconv.Itoa(r.o.Parallelism)

@@ -74,8 +74,8 @@ func (r PortRange) Size() int64 {
 // FormatPortRange returns the canonical form of a port range: both numbers,
 // separated by one space ("10000 65001"). The kernel prints them separated by
 // a tab; CanonicalPortRange maps both forms to this one.
-func FormatPortRange(min, max int64) string {
-	return strconv.FormatInt(min, 10) + " " + strconv.FormatInt(max, 10)
+func FormatPortRange(lo, hi int64) string {
+	return strconv.FormatInt(lo, 10) + " " + strconv.FormatInt(hi, 10)
 }
 
 // ParsePortRange parses "min max" separated by any run of spaces or tabs,

@@ -222,20 +222,20 @@ func SortedPortListContains(spans []PortSpan, port int64) bool {
 }
 
 // UsablePorts returns the number of ephemeral ports the kernel can choose:
-// the ports in min..max (inclusive) that are not reserved. It returns 0 when
-// min > max.
-func UsablePorts(min, max int64, reserved []PortSpan) int64 {
-	if min > max {
+// the ports in first..last (inclusive) that are not reserved. It returns 0
+// when first > last.
+func UsablePorts(first, last int64, reserved []PortSpan) int64 {
+	if first > last {
 		return 0
 	}
-	n := max - min + 1
+	n := last - first + 1
 	for _, s := range MergePortSpans(reserved) {
 		lo, hi := s.Min, s.Max
-		if lo < min {
-			lo = min
+		if lo < first {
+			lo = first
 		}
-		if hi > max {
-			hi = max
+		if hi > last {
+			hi = last
 		}
 		if lo <= hi {
 			n -= hi - lo + 1

@@ -25,20 +25,26 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 )
 
-// WorkerEnv, set to "1" in the environment of a program that imports this
-// package and whose first argument is "churn" or "listen", turns that
-// program into the churn worker (WorkerMain) before main or the tests run.
-// Host.Churn and Host.Listen use it to re-execute the current test binary
-// inside a host's namespace, so nothing has to be built.
+// WorkerEnv, set to "1" in the environment of a program whose first
+// argument is "churn", "exhaust" or "listen", asks that program to act as the
+// churn worker (WorkerMain): Host.Churn and Host.Listen re-execute the
+// current program (a test binary, unless TcplabBin or $TCPLAB_BIN names
+// cmd/tcplab) inside a host's namespace, so nothing has to be built. A
+// program opts in by calling WorkerArgs first (labtest.Main does, for test
+// binaries); importing this package changes nothing.
 const WorkerEnv = "TCPLAB_LAB_WORKER"
 
-func init() {
+// WorkerArgs returns the worker's arguments (command first) when this
+// process was started as the churn worker (see WorkerEnv).
+func WorkerArgs() ([]string, bool) {
 	if os.Getenv(WorkerEnv) != "1" || len(os.Args) < 2 {
-		return
+		return nil, false
 	}
-	if os.Args[1] == "churn" || os.Args[1] == "listen" || os.Args[1] == "exhaust" {
-		os.Exit(WorkerMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	switch os.Args[1] {
+	case "churn", "listen", "exhaust":
+		return os.Args[1:], true
 	}
+	return nil, false
 }
 
 // ChurnOptions bounds one churn run.
@@ -129,7 +135,7 @@ func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 		return ChurnResult{}, fmt.Errorf("churn: listen: %w", err)
 	}
 	defer ln.Close()
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := ln.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // ListenTCP's address is a *net.TCPAddr
 	res := ChurnResult{Addr: o.Addr, Port: port}
 
 	// Server: with ClientCloses wait for the client's FIN, then close;
@@ -139,31 +145,7 @@ func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 	srv.Add(1)
 	go func() {
 		defer srv.Done()
-		var conns sync.WaitGroup
-		defer conns.Wait()
-		for {
-			c, err := ln.AcceptTCP()
-			if err != nil {
-				if errors.Is(err, net.ErrClosed) {
-					return
-				}
-				time.Sleep(time.Millisecond)
-				continue
-			}
-			if !o.ClientCloses {
-				_ = c.Close()
-				handled.Add(1)
-				continue
-			}
-			conns.Add(1)
-			go func() {
-				defer conns.Done()
-				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				_, _ = io.Copy(io.Discard, c)
-				_ = c.Close()
-				handled.Add(1)
-			}()
-		}
+		acceptChurn(ln, o.ClientCloses, &handled)
 	}()
 
 	start := time.Now()
@@ -175,40 +157,7 @@ func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := net.Dialer{Timeout: 5 * time.Second}
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(o.N) {
-					return
-				}
-				if o.Rate > 0 {
-					due := start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))
-					if w := time.Until(due); w > 0 {
-						select {
-						case <-time.After(w):
-						case <-ctx.Done():
-						}
-					}
-				}
-				if ctx.Err() != nil {
-					return
-				}
-				err := churnOne(ctx, &d, target, o.ClientCloses)
-				mu.Lock()
-				res.Attempted++
-				if err == nil {
-					res.Succeeded++
-				} else {
-					res.Failed++
-					if errors.Is(err, syscall.EADDRNOTAVAIL) {
-						res.EADDRNOTAVAIL++
-					}
-					if res.FirstError == "" {
-						res.FirstError = err.Error()
-					}
-				}
-				mu.Unlock()
-			}
+			churnWorker(ctx, o, start, target, &next, &mu, &res)
 		}()
 	}
 	wg.Wait()
@@ -227,6 +176,85 @@ func RunChurn(ctx context.Context, o ChurnOptions) (ChurnResult, error) {
 	}, 5*time.Second)
 	res.Elapsed = time.Since(start)
 	return res, nil
+}
+
+// acceptChurn accepts connections until ln is closed. With clientCloses it
+// waits for the client's FIN, then closes; otherwise it closes at once
+// (server-side TIME_WAIT). handled counts the connections closed.
+func acceptChurn(ln *net.TCPListener, clientCloses bool, handled *atomic.Int64) {
+	var conns sync.WaitGroup
+	defer conns.Wait()
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if !clientCloses {
+			_ = c.Close()
+			handled.Add(1)
+			continue
+		}
+		conns.Add(1)
+		go func() {
+			defer conns.Done()
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _ = io.Copy(io.Discard, c)
+			_ = c.Close()
+			handled.Add(1)
+		}()
+	}
+}
+
+// churnWorker makes connection number i = next++ while i < o.N, paced by
+// o.Rate from start, until ctx ends, and adds each outcome to res under mu.
+func churnWorker(ctx context.Context, o ChurnOptions, start time.Time, target string, next *atomic.Int64, mu *sync.Mutex, res *ChurnResult) {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	for {
+		i := next.Add(1) - 1
+		if i >= int64(o.N) {
+			return
+		}
+		if o.Rate > 0 {
+			waitUntil(ctx, start.Add(time.Duration(float64(i)/o.Rate*float64(time.Second))))
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		err := churnOne(ctx, &d, target, o.ClientCloses)
+		mu.Lock()
+		res.add(err)
+		mu.Unlock()
+	}
+}
+
+// waitUntil sleeps until due or until ctx ends.
+func waitUntil(ctx context.Context, due time.Time) {
+	if w := time.Until(due); w > 0 {
+		select {
+		case <-time.After(w):
+		case <-ctx.Done():
+		}
+	}
+}
+
+// add counts one connection attempt's outcome.
+func (r *ChurnResult) add(err error) {
+	r.Attempted++
+	if err == nil {
+		r.Succeeded++
+		return
+	}
+	r.Failed++
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		r.EADDRNOTAVAIL++
+	}
+	if r.FirstError == "" {
+		r.FirstError = err.Error()
+	}
 }
 
 // SettleClosing polls /proc/net/tcp and tcp6 of the calling process's
@@ -451,7 +479,11 @@ func WorkerMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 1
 		}
 		defer ln.Close()
-		a := ln.Addr().(*net.TCPAddr)
+		a, ok := ln.Addr().(*net.TCPAddr)
+		if !ok {
+			fmt.Fprintln(stderr, "listen: not a TCP address:", ln.Addr())
+			return 1
+		}
 		b, _ := json.Marshal(map[string]any{"addr": a.IP.String(), "port": a.Port})
 		fmt.Fprintln(stdout, string(b))
 		go func() {

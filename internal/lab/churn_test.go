@@ -27,7 +27,7 @@ func ssCount(t *testing.T, h *Host, args ...string) int {
 }
 
 func TestChurnTimeWait(t *testing.T) {
-	f := StartT(t, Options{Hosts: 1})
+	f := startT(t, Options{Hosts: 1})
 	h := f.Hosts[0]
 	ctx := context.Background()
 
@@ -98,7 +98,7 @@ func TestChurnTimeWait(t *testing.T) {
 //   - tcp_tw_reuse = 2 (the default) means loopback only; churn traffic is
 //     loopback, so 2 behaves like 1 here.
 func TestExhaustion(t *testing.T) {
-	f := StartT(t, Options{Hosts: 2})
+	f := startT(t, Options{Hosts: 2})
 	ctx := context.Background()
 	for _, h := range f.Hosts {
 		if got, err := h.Sysctl("net.ipv4.tcp_tw_reuse"); err != nil || got != "2" {
@@ -247,7 +247,7 @@ func TestChurnResultJSON(t *testing.T) {
 // connection per port succeeds and every extra one fails with
 // EADDRNOTAVAIL, and the host keeps the narrowed range and reuse 0.
 func TestExhaustScenario(t *testing.T) {
-	f := StartT(t, Options{Hosts: 1})
+	f := startT(t, Options{Hosts: 1})
 	h := f.Hosts[0]
 	res, err := h.Exhaust(context.Background(), ExhaustOptions{Port: 6379, Low: 40000, High: 40299, Extra: 120})
 	if err != nil {

@@ -24,11 +24,13 @@
 // (behind the same kind of proxy), with a configurable MaxStartups.
 //
 // Everything lives in the fleet's temporary directory, the namespaces and
-// /etc/netns/<name>; Close removes all of it. Only root can run a fleet; use
-// Require or StartT in tests.
+// /etc/netns/<name>; Close removes all of it. Only root can run a fleet;
+// tests use labtest.Require or labtest.StartT (this package does not import
+// testing).
 //
 // The churn worker (RunChurn, the `churn` and `listen` commands of
 // cmd/tcplab) runs inside a host's namespace. Host.Churn and Host.Listen
-// re-execute the current binary as that worker (see WorkerEnv), so any test
-// binary that imports this package can drive it without building anything.
+// re-execute the current binary as that worker (see WorkerEnv), so a test
+// binary whose TestMain is labtest.Main can drive it without building
+// anything.
 package lab

@@ -38,6 +38,69 @@ type etcOutput struct {
 	Passwd, Group, Shadow, Sudoers []byte
 }
 
+// dropEtcLine says a passwd, group or shadow line goes: empty, or one of
+// the lab's users (added back by the lab).
+func dropEtcLine(f []string) bool {
+	return len(f) == 0 || f[0] == "" || f[0] == UserSudo || f[0] == UserPassword
+}
+
+// labUID says a numeric id is one of the lab users'.
+func labUID(id string) bool { return id == fmt.Sprint(uidSudo) || id == fmt.Sprint(uidPassword) }
+
+// renderPasswd: root gets the lab shell; the lab users are appended.
+func renderPasswd(in etcInput) ([]byte, error) {
+	sawRoot := false
+	out := mapLines(in.Passwd, func(f []string) []string {
+		if dropEtcLine(f) || (len(f) == 7 && labUID(f[2])) {
+			return nil
+		}
+		if f[0] == "root" && len(f) == 7 {
+			sawRoot = true
+			f[6] = in.Shell
+		}
+		return f
+	})
+	if !sawRoot {
+		return nil, fmt.Errorf("lab: /etc/passwd has no root entry")
+	}
+	for _, u := range []struct {
+		name string
+		uid  int
+	}{{UserSudo, uidSudo}, {UserPassword, uidPassword}} {
+		out = fmt.Appendf(out, "%s:x:%d:%d:tcplab:%s/%s:%s\n", u.name, u.uid, u.uid, in.HomeDir, u.name, in.Shell)
+	}
+	return out, nil
+}
+
+// renderGroup: the machine's groups and the lab users' own.
+func renderGroup(in etcInput) []byte {
+	out := mapLines(in.Group, func(f []string) []string {
+		if dropEtcLine(f) || (len(f) >= 3 && labUID(f[2])) {
+			return nil
+		}
+		return f
+	})
+	return fmt.Appendf(out, "%s:x:%d:\n%s:x:%d:\n", UserSudo, uidSudo, UserPassword, uidPassword)
+}
+
+// renderShadow: a locked root password ("!...") becomes "*", so key logins
+// work with UsePAM no; the lab users get passwordHash.
+func renderShadow(in etcInput) []byte {
+	out := mapLines(in.Shadow, func(f []string) []string {
+		if dropEtcLine(f) {
+			return nil
+		}
+		if f[0] == "root" && len(f) >= 2 && strings.HasPrefix(f[1], "!") {
+			f[1] = "*"
+		}
+		return f
+	})
+	for _, u := range []string{UserSudo, UserPassword} {
+		out = fmt.Appendf(out, "%s:%s:20000:0:99999:7:::\n", u, passwordHash)
+	}
+	return out
+}
+
 // renderEtc derives a host's passwd, group, shadow and sudoers.d/tcplab from
 // the machine's own files: root gets the lab shell (no slow ~/.bashrc) and,
 // if its password is locked ("!..."), an unlocked "*" so key logins work
@@ -49,61 +112,13 @@ func renderEtc(in etcInput) (etcOutput, error) {
 			return etcOutput{}, fmt.Errorf("lab: unusable path %q for /etc files", s)
 		}
 	}
-	drop := func(f []string) bool {
-		if len(f) == 0 || f[0] == "" {
-			return true
-		}
-		if f[0] == UserSudo || f[0] == UserPassword {
-			return true
-		}
-		return false
-	}
 	var out etcOutput
-	sawRoot := false
-	out.Passwd = mapLines(in.Passwd, func(f []string) []string {
-		if drop(f) {
-			return nil
-		}
-		if len(f) == 7 && (f[2] == fmt.Sprint(uidSudo) || f[2] == fmt.Sprint(uidPassword)) {
-			return nil
-		}
-		if f[0] == "root" && len(f) == 7 {
-			sawRoot = true
-			f[6] = in.Shell
-		}
-		return f
-	})
-	if !sawRoot {
-		return etcOutput{}, fmt.Errorf("lab: /etc/passwd has no root entry")
+	var err error
+	if out.Passwd, err = renderPasswd(in); err != nil {
+		return etcOutput{}, err
 	}
-	for _, u := range []struct {
-		name string
-		uid  int
-	}{{UserSudo, uidSudo}, {UserPassword, uidPassword}} {
-		out.Passwd = fmt.Appendf(out.Passwd, "%s:x:%d:%d:tcplab:%s/%s:%s\n", u.name, u.uid, u.uid, in.HomeDir, u.name, in.Shell)
-	}
-	out.Group = mapLines(in.Group, func(f []string) []string {
-		if drop(f) {
-			return nil
-		}
-		if len(f) >= 3 && (f[2] == fmt.Sprint(uidSudo) || f[2] == fmt.Sprint(uidPassword)) {
-			return nil
-		}
-		return f
-	})
-	out.Group = fmt.Appendf(out.Group, "%s:x:%d:\n%s:x:%d:\n", UserSudo, uidSudo, UserPassword, uidPassword)
-	out.Shadow = mapLines(in.Shadow, func(f []string) []string {
-		if drop(f) {
-			return nil
-		}
-		if f[0] == "root" && len(f) >= 2 && strings.HasPrefix(f[1], "!") {
-			f[1] = "*"
-		}
-		return f
-	})
-	for _, u := range []string{UserSudo, UserPassword} {
-		out.Shadow = fmt.Appendf(out.Shadow, "%s:%s:20000:0:99999:7:::\n", u, passwordHash)
-	}
+	out.Group = renderGroup(in)
+	out.Shadow = renderShadow(in)
 	out.Sudoers = fmt.Appendf(nil, "# tcplab test host\n"+
 		"Defaults timestampdir=%s/ts\n"+
 		"Defaults lecture_status_dir=%s/lectured\n"+

@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
 
@@ -39,8 +38,8 @@ type Options struct {
 	// Dir is where the lab's temporary directory is created ("" = os.TempDir()).
 	Dir string
 	// TcplabBin is the program Host.Churn and Host.Listen run inside a host:
-	// "" = $TCPLAB_BIN, else the current executable (which can act as the
-	// worker because it imports this package; see WorkerEnv).
+	// "" = $TCPLAB_BIN, else the current executable (a test binary acts as
+	// the worker when its TestMain is labtest.Main; see WorkerEnv).
 	TcplabBin string
 }
 
@@ -75,47 +74,40 @@ type Fleet struct {
 	closeErr  error
 }
 
-// Require skips the test, with the reason, when the fleet cannot run here
-// (not root, no `ip netns`, no sshd, no unshare). With TCP_REQUIRE_LAB=1 in
-// the environment it fails the test instead.
-func Require(t testing.TB) {
-	t.Helper()
-	if err := Available(); err != nil {
-		Unavailable(t, "test fleet unavailable: %v", err)
-	}
-}
-
-// Unavailable is the project's one policy for a test whose prerequisite is
-// missing: skip with the reason, or fail under TCP_REQUIRE_LAB=1 (as
-// .ci/run sets), where every test must run.
-func Unavailable(t testing.TB, format string, args ...any) {
-	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-		t.Fatalf("%s (required: TCP_REQUIRE_LAB=1)", msg)
-	}
-	t.Skipf("%s (TCP_REQUIRE_LAB=1 makes this a failure)", msg)
-}
-
-// RequireAcc runs the rest of a test that drives terraform or the fleet
-// only with TF_ACC set (make test sets it); what names the test's kind.
-func RequireAcc(t testing.TB, what string) {
-	t.Helper()
-	if os.Getenv("TF_ACC") == "" {
-		Unavailable(t, "%s: set TF_ACC=1 (make test does)", what)
-	}
-}
-
-// Strace returns the path of an strace that can trace here (make deps
-// installs it), or skips / fails the test by Unavailable.
-func Strace(t testing.TB) string {
-	t.Helper()
+// StracePath returns the path of an strace that can trace here (make deps
+// installs it), or why there is none.
+func StracePath() (string, error) {
 	st, err := exec.LookPath("strace")
 	if err != nil {
-		Unavailable(t, "needs strace (make deps installs it)")
+		return "", errors.New("needs strace (make deps installs it)")
 	}
 	if out, err := exec.Command(st, "-f", "-qq", "-o", os.DevNull, "true").CombinedOutput(); err != nil {
-		Unavailable(t, "strace cannot trace here: %v: %s", err, out)
+		return "", fmt.Errorf("strace cannot trace here: %v: %s", err, out)
+	}
+	return st, nil
+}
+
+// TB is the part of testing.TB that Strace uses.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Skipf(format string, args ...any)
+}
+
+// Strace is StracePath for a test: it skips the test with the reason, or
+// fails it under TCP_REQUIRE_LAB=1.
+//
+// Deprecated: use labtest.Strace. Kept only for
+// internal/hostops/forklight_test.go, which issue 12's host-script branch
+// owns; drop it when that branch is merged and the test calls labtest.
+func Strace(t TB) string {
+	t.Helper()
+	st, err := StracePath()
+	if err != nil {
+		if os.Getenv("TCP_REQUIRE_LAB") == "1" { // testenv's policy; lab cannot import it
+			t.Fatalf("%v (required: TCP_REQUIRE_LAB=1)", err)
+		}
+		t.Skipf("%v (TCP_REQUIRE_LAB=1 makes this a failure)", err)
 	}
 	return st
 }
@@ -160,49 +152,62 @@ func Available() error {
 	return availErr
 }
 
-// StartT is Require, then Start (bounded to 2 minutes), with Close
-// registered in t.Cleanup. When the test failed, Cleanup first logs the
-// tail of each host's sshd log.
-func StartT(t testing.TB, o Options) *Fleet {
-	t.Helper()
-	Require(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	f, err := Start(ctx, o)
-	if err != nil {
-		t.Fatalf("lab: start fleet: %v", err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, h := range f.allHosts() {
-				if tail := logTail(h.LogFile, 0); tail != "" {
-					lines := strings.Split(tail, "\n")
-					if len(lines) > 15 {
-						lines = lines[len(lines)-15:]
-					}
-					t.Logf("sshd log of %s (%s):\n%s", h.label(), h.Endpoint(), strings.Join(lines, "\n"))
-				}
+// SSHDLogTails returns the last lines (at most n) of each host's sshd log,
+// one labelled text per host that logged anything: what a failed test logs.
+func (f *Fleet) SSHDLogTails(n int) []string {
+	var out []string
+	for _, h := range f.allHosts() {
+		if tail := logTail(h.LogFile, 0); tail != "" {
+			lines := strings.Split(tail, "\n")
+			if len(lines) > n {
+				lines = lines[len(lines)-n:]
 			}
+			out = append(out, fmt.Sprintf("sshd log of %s (%s):\n%s", h.label(), h.Endpoint(), strings.Join(lines, "\n")))
 		}
-		if err := f.Close(); err != nil {
-			t.Errorf("lab: close fleet: %v", err)
+	}
+	return out
+}
+
+// checkOptions rejects what Start cannot do: no fleet here, a host count
+// or a latency out of range.
+func checkOptions(o Options) error {
+	if err := Available(); err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	if o.Hosts < 1 || o.Hosts > 1000 {
+		return fmt.Errorf("lab: Hosts = %d, want 1..1000", o.Hosts)
+	}
+	if o.Latency < 0 || o.Latency > 10*time.Second {
+		return fmt.Errorf("lab: Latency %v out of range 0..10s", o.Latency)
+	}
+	return nil
+}
+
+// fleetPrefix is o.Prefix, or a free one when it is empty; an error when it
+// is invalid or namespaces with it exist already.
+func fleetPrefix(o Options) (string, error) {
+	prefix := o.Prefix
+	if prefix == "" {
+		var err error
+		if prefix, err = freePrefix(); err != nil {
+			return "", err
 		}
-	})
-	return f
+	}
+	if err := validPrefix(prefix); err != nil {
+		return "", err
+	}
+	if leftovers(prefix) {
+		return "", fmt.Errorf("lab: namespaces or /etc/netns entries named %s-* exist already (run `tcplab down` or lab.Cleanup(%q))", prefix, prefix)
+	}
+	return prefix, nil
 }
 
 // Start brings up a fleet. On error everything created so far is removed.
 // The first Start of a process also removes what crashed fleets left in
 // os.TempDir() (see GC).
 func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
-	if err := Available(); err != nil {
-		return nil, fmt.Errorf("lab: %w", err)
-	}
-	if o.Hosts < 1 || o.Hosts > 1000 {
-		return nil, fmt.Errorf("lab: Hosts = %d, want 1..1000", o.Hosts)
-	}
-	if o.Latency < 0 || o.Latency > 10*time.Second {
-		return nil, fmt.Errorf("lab: Latency %v out of range 0..10s", o.Latency)
+	if err := checkOptions(o); err != nil {
+		return nil, err
 	}
 	gcOnce.Do(func() { _, _ = GC("") }) // leftovers of crashed runs (owner process gone)
 	sshd, err := findSSHD()
@@ -213,17 +218,9 @@ func Start(ctx context.Context, o Options) (_ *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix := o.Prefix
-	if prefix == "" {
-		if prefix, err = freePrefix(); err != nil {
-			return nil, err
-		}
-	}
-	if err := validPrefix(prefix); err != nil {
+	prefix, err := fleetPrefix(o)
+	if err != nil {
 		return nil, err
-	}
-	if leftovers(prefix) {
-		return nil, fmt.Errorf("lab: namespaces or /etc/netns entries named %s-* exist already (run `tcplab down` or lab.Cleanup(%q))", prefix, prefix)
 	}
 	if err := ensurePrivsepDir(); err != nil {
 		return nil, err

@@ -103,7 +103,7 @@ func waitFor(d time.Duration, cond func() bool) bool {
 }
 
 func TestFleet(t *testing.T) {
-	f := StartT(t, Options{Hosts: 3, Bastion: true, BastionMaxStartups: "3"})
+	f := startT(t, Options{Hosts: 3, Bastion: true, BastionMaxStartups: "3"})
 
 	t.Run("layout", func(t *testing.T) {
 		if len(f.Hosts) != 3 {
@@ -536,7 +536,7 @@ func TestFleet(t *testing.T) {
 
 func TestLatency(t *testing.T) {
 	const lat = 150 * time.Millisecond
-	f := StartT(t, Options{Hosts: 1, Latency: lat})
+	f := startT(t, Options{Hosts: 1, Latency: lat})
 	h := f.Hosts[0]
 	start := time.Now()
 	c, err := net.DialTimeout("tcp", h.Endpoint(), 5*time.Second)
@@ -560,7 +560,7 @@ func TestLatency(t *testing.T) {
 }
 
 func TestCloseRemovesEverything(t *testing.T) {
-	Require(t)
+	requireFleet(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	f, err := Start(ctx, Options{Hosts: 2, Bastion: true})
@@ -609,7 +609,7 @@ func TestCloseRemovesEverything(t *testing.T) {
 }
 
 func TestParallelFleets(t *testing.T) {
-	Require(t)
+	requireFleet(t)
 	var wg sync.WaitGroup
 	fleets := make([]*Fleet, 2)
 	errs := make([]error, 2)
@@ -654,7 +654,7 @@ func TestParallelFleets(t *testing.T) {
 }
 
 func TestMaxSessions(t *testing.T) {
-	f := StartT(t, Options{Hosts: 1, MaxSessions: 1})
+	f := startT(t, Options{Hosts: 1, MaxSessions: 1})
 	c, err := goClient(t, f, f.Hosts[0], "root", keyAuth(t, f))
 	if err != nil {
 		t.Fatal(err)
@@ -686,7 +686,7 @@ func TestMaxSessions(t *testing.T) {
 // TestFailedStartRemovesEverything: a Start that fails after the hosts'
 // namespaces, /etc/netns entries and listeners exist leaves nothing behind.
 func TestFailedStartRemovesEverything(t *testing.T) {
-	Require(t)
+	requireFleet(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	prefix, err := freePrefix()

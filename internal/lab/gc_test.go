@@ -20,7 +20,7 @@ func TestProcStartTime(t *testing.T) {
 }
 
 func TestGC(t *testing.T) {
-	Require(t)
+	requireFleet(t)
 	parent := t.TempDir()
 	// A finished process: its pid is dead (or reused with another start time).
 	dead := exec.Command("true")

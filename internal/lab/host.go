@@ -79,7 +79,7 @@ func (h *Host) Exec(ctx context.Context, stdin []byte, args ...string) ([]byte, 
 	if len(args) == 0 {
 		return nil, errors.New("lab: Exec needs a command")
 	}
-	return runCmd(ctx, stdin, "ip", append([]string{"netns", "exec", h.Name}, args...)...)
+	return runIP(ctx, stdin, append([]string{"netns", "exec", h.Name}, args...)...)
 }
 
 // Sysctl reads a net.* key inside the host's namespace (trimmed; multi-value
@@ -272,7 +272,12 @@ func (h *Host) openBackend() (backend, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dial bastion daemon %s: %w", addr, err)
 		}
-		return tcpBackend{c.(*net.TCPConn)}, nil
+		tc, ok := c.(*net.TCPConn)
+		if !ok {
+			c.Close()
+			return nil, fmt.Errorf("dial bastion daemon %s: %T is not a TCP connection", addr, c)
+		}
+		return tcpBackend{tc}, nil
 	}
 	args := []string{"ip", "netns", "exec", h.Name, h.fleet.sshd, "-i", "-f", h.configFile, "-E", h.LogFile}
 	return startInetd(args, h.LogFile)

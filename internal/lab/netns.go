@@ -46,9 +46,9 @@ func sysctlPath(key string) (string, error) {
 	return catalog.KeyToProcPath(key), nil
 }
 
-// runCmd runs a command and returns its stdout; a failure carries stderr.
-func runCmd(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+// runIP runs ip(8) and returns its stdout; a failure carries stderr.
+func runIP(ctx context.Context, stdin []byte, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "ip", args...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -60,7 +60,7 @@ func runCmd(ctx context.Context, stdin []byte, name string, args ...string) ([]b
 		if msg == "" {
 			msg = strings.TrimSpace(stdout.String())
 		}
-		return stdout.Bytes(), &ExecError{Args: append([]string{name}, args...), Err: err, Stderr: msg}
+		return stdout.Bytes(), &ExecError{Args: append([]string{"ip"}, args...), Err: err, Stderr: msg}
 	}
 	return stdout.Bytes(), nil
 }
@@ -88,10 +88,10 @@ func addNetns(ctx context.Context, name string) error {
 	if !nsNameRE.MatchString(name) {
 		return fmt.Errorf("lab: bad namespace name %q", name)
 	}
-	if _, err := runCmd(ctx, nil, "ip", "netns", "add", name); err != nil {
+	if _, err := runIP(ctx, nil, "netns", "add", name); err != nil {
 		return err
 	}
-	if _, err := runCmd(ctx, nil, "ip", "-n", name, "link", "set", "lo", "up"); err != nil {
+	if _, err := runIP(ctx, nil, "-n", name, "link", "set", "lo", "up"); err != nil {
 		return err
 	}
 	return nil
@@ -105,7 +105,7 @@ func delNetns(name string) error {
 	}
 	var errs []error
 	if _, err := os.Stat(filepath.Join(netnsRunDir, name)); err == nil {
-		if _, err := runCmd(context.Background(), nil, "ip", "netns", "del", name); err != nil {
+		if _, err := runIP(context.Background(), nil, "netns", "del", name); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -177,51 +177,55 @@ func inNetns(name string, fn func() error) error {
 				runtime.UnlockOSThread()
 			} // else: no unlock, the thread dies with this goroutine
 		}()
-		errc <- func() error {
-			target := filepath.Join(netnsRunDir, name)
-			f, err := os.Open(target)
-			if err != nil {
-				return fmt.Errorf("lab: open namespace %s: %w", name, err)
-			}
-			defer f.Close()
-			want, err := nsInode(target)
-			if err != nil {
-				return err
-			}
-			orig, err := os.Open("/proc/thread-self/ns/net")
-			if err != nil {
-				return err
-			}
-			defer orig.Close()
-			before, err := nsInode("/proc/thread-self/ns/net")
-			if err != nil {
-				return err
-			}
-			if before == want {
-				restored = true
-				return fmt.Errorf("lab: namespace %s is the caller's own namespace", name)
-			}
-			if _, _, e := syscall.RawSyscall(sysSetns, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
-				restored = true // setns failed: still where we started
-				return fmt.Errorf("lab: setns %s: %w", name, e)
-			}
-			defer func() {
-				if _, _, e := syscall.RawSyscall(sysSetns, orig.Fd(), syscall.CLONE_NEWNET, 0); e == 0 {
-					back, err := nsInode("/proc/thread-self/ns/net")
-					restored = err == nil && back == before
-				}
-			}()
-			after, err := nsInode("/proc/thread-self/ns/net")
-			if err != nil {
-				return err
-			}
-			if after != want {
-				return fmt.Errorf("lab: thread is not in namespace %s after setns", name)
-			}
-			return fn()
-		}()
+		errc <- setnsAndRun(name, fn, &restored)
 	}()
 	return <-errc
+}
+
+// setnsAndRun runs fn with the calling (locked) thread in namespace name
+// and moves the thread back; *restored says it is back where it started.
+func setnsAndRun(name string, fn func() error, restored *bool) error {
+	target := filepath.Join(netnsRunDir, name)
+	f, err := os.Open(target)
+	if err != nil {
+		return fmt.Errorf("lab: open namespace %s: %w", name, err)
+	}
+	defer f.Close()
+	want, err := nsInode(target)
+	if err != nil {
+		return err
+	}
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	before, err := nsInode("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	if before == want {
+		*restored = true
+		return fmt.Errorf("lab: namespace %s is the caller's own namespace", name)
+	}
+	if _, _, e := syscall.RawSyscall(sysSetns, f.Fd(), syscall.CLONE_NEWNET, 0); e != 0 {
+		*restored = true // setns failed: still where we started
+		return fmt.Errorf("lab: setns %s: %w", name, e)
+	}
+	defer func() {
+		if _, _, e := syscall.RawSyscall(sysSetns, orig.Fd(), syscall.CLONE_NEWNET, 0); e == 0 {
+			back, err := nsInode("/proc/thread-self/ns/net")
+			*restored = err == nil && back == before
+		}
+	}()
+	after, err := nsInode("/proc/thread-self/ns/net")
+	if err != nil {
+		return err
+	}
+	if after != want {
+		return fmt.Errorf("lab: thread is not in namespace %s after setns", name)
+	}
+	return fn()
 }
 
 // readSysctl reads a net.* key in namespace name.

@@ -40,7 +40,11 @@ func proxyPair(t *testing.T, latency time.Duration) (client net.Conn, p *proxyCo
 	}
 	outR, outW := io.Pipe()
 	inR, inW := io.Pipe()
-	p = &proxyConn{client: srv.(*net.TCPConn)}
+	tc, ok := srv.(*net.TCPConn)
+	if !ok {
+		t.Fatalf("accepted %T, want *net.TCPConn", srv)
+	}
+	p = &proxyConn{client: tc}
 	p.setBackend(&fakeBackend{outR: outR, inW: inW})
 	go p.pump(latency)
 	return client, p, inR, outW

@@ -252,7 +252,7 @@ func TestKeysAndKnownHosts(t *testing.T) {
 	}
 }
 
-// pipeConn is an in-memory reader for copyDelayed tests.
+// slowReader is an in-memory reader for copyDelayed tests.
 type slowReader struct {
 	chunks []string
 }

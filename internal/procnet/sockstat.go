@@ -1,9 +1,10 @@
 // Package procnet parses the kernel's TCP statistics as text: /proc/net/sockstat,
-// /proc/net/netstat and /proc/net/snmp, /proc/net/tcp{,6} lines, `ss -Htan`
-// lines and the port-list format of ip_local_reserved_ports.
+// /proc/net/netstat and /proc/net/snmp (Counters), /proc/net/tcp{,6} lines
+// (and prints them, for fake roots) and `ss -Htan` lines, with the TCP state
+// names (States) both use. Port lists are the catalog package's.
 //
-// Every function is pure: it takes text and returns values or an error, never
-// panics, and never touches the file system.
+// Every function is pure: it takes text (or values, to print) and returns
+// values or an error, never panics, and never touches the file system.
 package procnet
 
 import (

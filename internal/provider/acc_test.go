@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
@@ -61,7 +62,7 @@ func (p *poolRecorder) stats() sshx.Stats {
 // which may be an OpenTofu binary: see cliProviderAddress).
 func accPreCheck(t *testing.T) {
 	t.Helper()
-	lab.RequireAcc(t, "acceptance test")
+	labtest.RequireAcc(t, "acceptance test")
 	if os.Getenv("TF_ACC_TERRAFORM_PATH") == "" {
 		if p, err := exec.LookPath("terraform"); err == nil {
 			t.Setenv("TF_ACC_TERRAFORM_PATH", p)
@@ -76,7 +77,7 @@ func accPreCheck(t *testing.T) {
 func startFleet(t *testing.T, o lab.Options) *lab.Fleet {
 	t.Helper()
 	accPreCheck(t)
-	return lab.StartT(t, o)
+	return labtest.StartT(t, o)
 }
 
 // providerBlock is the HCL provider block reaching fleet hosts.
@@ -91,7 +92,8 @@ provider "tcp" {
 `, f.ClientKeyFile, f.KnownHostsFile, strings.Join(extra, "\n"))
 }
 
-// hostAddr is how a resource addresses a fleet host.
+// hostAttrs is how a resource addresses a fleet host: its host and port
+// attributes.
 func hostAttrs(h *lab.Host) string {
 	return fmt.Sprintf("host = %q\n  port = %d", h.Addr, h.Port)
 }
@@ -165,15 +167,14 @@ func expectNoFile(h *lab.Host, file string) hostCheck {
 }
 
 // waitFor polls cond (bounded) for conditions that settle asynchronously.
-func waitFor(d time.Duration, cond func() bool) bool {
+func waitFor(d time.Duration, cond func() bool) {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		if cond() {
-			return true
+			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return cond()
 }
 
 // resourceCheck asserts on one resource's attributes in state, by full
@@ -225,7 +226,7 @@ func expectAttr(address string, want any, path ...string) resourceCheck {
 // or shell builtins it uses.
 func traceHook(t *testing.T, h *lab.Host, match string, extra ...string) (dir string) {
 	t.Helper()
-	strace := lab.Strace(t)
+	strace := labtest.Strace(t)
 	dir = t.TempDir()
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)

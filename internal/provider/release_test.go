@@ -15,6 +15,7 @@ import (
 	"golang.org/x/mod/sumdb/dirhash"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 // release is what `make release-check` (scripts/release-check.sh) left in
@@ -29,11 +30,11 @@ func loadRelease(t *testing.T) release {
 	t.Helper()
 	dir := os.Getenv("TCP_RELEASE_DIR")
 	if dir == "" {
-		lab.Unavailable(t, "no release artifacts: set TCP_RELEASE_DIR to the output of make release-check (make test does)")
+		testenv.Unavailable(t, "no release artifacts: set TCP_RELEASE_DIR to the output of make release-check (make test does)")
 	}
 	meta, err := os.ReadFile(filepath.Join(dir, "metadata.json"))
 	if err != nil {
-		lab.Unavailable(t, "no release artifacts in %s (run make release-check): %v", dir, err)
+		testenv.Unavailable(t, "no release artifacts in %s (run make release-check): %v", dir, err)
 	}
 	var m struct {
 		Version string `json:"version"`

@@ -242,6 +242,9 @@ func (r *tuningResource) ids(m tuningModel) (sshx.Target, string) {
 	return t, fmt.Sprintf("%s@%s:%d", t.User, t.Host, t.Port)
 }
 
+// ModifyPlan completes the plan in named steps: the computed id and file
+// path, the static rules a config with unknown values skipped, the
+// computed values an update keeps, then the host-aware checks.
 func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() {
 		return // destroy
@@ -258,23 +261,44 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		state = &s
 	}
 
-	if !plan.Host.IsUnknown() && !plan.Name.IsUnknown() && !plan.Priority.IsUnknown() && !plan.Port.IsUnknown() && r.data != nil && !r.data.unknown {
-		t, _ := r.ids(plan)
-		plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
-		plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
-	}
-	// A config with unknown values skipped the static rules at validate time.
-	cfgModel, diags := getTuning(ctx, req.Config)
-	resp.Diagnostics.Append(diags...)
-	if !cfgModel.settingsKnown() && plan.settingsKnown() {
-		resp.Diagnostics.Append(findingDiags(rules.Static(plan.rulesConfig()), "")...)
-	}
-
-	// Computed values: an unchanged resource keeps them. A change keeps the
-	// original values only when it cannot add or remove one, and leaves the
-	// kernel release to the apply (a saved plan may be applied after a
-	// reboot into another kernel).
+	r.planIdentity(&plan)
+	resp.Diagnostics.Append(staticRulesForUnknownConfig(ctx, req.Config, plan)...)
 	unchanged := state != nil && req.Plan.Raw.Equal(req.State.Raw)
+	planComputedValues(&plan, state, unchanged)
+	resp.Diagnostics.Append(setTuning(ctx, &resp.Plan, plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.checkHostAtPlan(ctx, plan, state, unchanged, resp)
+}
+
+// planIdentity sets the computed id and persist_path once the attributes
+// they derive from are known.
+func (r *tuningResource) planIdentity(plan *tuningModel) {
+	if plan.Host.IsUnknown() || plan.Name.IsUnknown() || plan.Priority.IsUnknown() || plan.Port.IsUnknown() || r.data == nil || r.data.unknown {
+		return
+	}
+	t, _ := r.ids(*plan)
+	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
+	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
+}
+
+// staticRulesForUnknownConfig runs the static rules on the plan when the
+// config had unknown values (so validation skipped them) and the plan has
+// none.
+func staticRulesForUnknownConfig(ctx context.Context, config tfsdk.Config, plan tuningModel) diag.Diagnostics {
+	cfgModel, diags := getTuning(ctx, config)
+	if !cfgModel.settingsKnown() && plan.settingsKnown() {
+		diags.Append(findingDiags(rules.Static(plan.rulesConfig()), "")...)
+	}
+	return diags
+}
+
+// planComputedValues: an unchanged resource keeps its computed values. A
+// change keeps the original values only when it cannot add or remove one,
+// and leaves the kernel release to the apply (a saved plan may be applied
+// after a reboot into another kernel).
+func planComputedValues(plan, state *tuningModel, unchanged bool) {
 	switch {
 	case unchanged:
 		plan.OriginalValues = state.OriginalValues
@@ -286,20 +310,22 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		plan.OriginalValues = types.MapUnknown(types.StringType)
 		plan.KernelRelease = types.StringUnknown()
 	}
-	resp.Diagnostics.Append(setTuning(ctx, &resp.Plan, plan)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
+}
 
-	// A rename moves the resource's file and record entries in place: the
-	// keys of its previous name are its own.
-	replaces := ""
+// renamedFrom is the previous name when the plan renames the resource: a
+// rename moves its file and record entries in place, so the keys of its
+// previous name are its own.
+func renamedFrom(plan tuningModel, state *tuningModel) string {
 	if state != nil && !state.Name.Equal(plan.Name) {
-		replaces = state.Name.ValueString()
+		return state.Name.ValueString()
 	}
+	return ""
+}
 
-	// Host-aware rules, on facts read from the host (reusing the refresh's
-	// read when this process just made it).
+// checkHostAtPlan runs the host-aware rules on facts read from the host
+// (reusing the refresh's read when this process just made it), and claims
+// the plan's keys against the configuration's other resources.
+func (r *tuningResource) checkHostAtPlan(ctx context.Context, plan tuningModel, state *tuningModel, unchanged bool, resp *resource.ModifyPlanResponse) {
 	if !plan.settingsKnown() || plan.Host.IsUnknown() || plan.PersistPath.IsUnknown() || r.data == nil || r.data.unknown || r.data.pool == nil {
 		return
 	}
@@ -312,28 +338,12 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 		return
 	}
 	t, label := r.ids(plan)
-	// Two resources of this configuration managing one key on one host.
-	for _, k := range plan.managedKeys() {
-		if other := r.data.claim(t, k, plan.Name.ValueString()); other != "" {
-			resp.Diagnostics.Append(keyClaimedDiag(label, k, other, keyPath(k)))
-		}
+	r.claimKeys(t, label, plan, &resp.Diagnostics)
+	res, ok := r.factsAtPlan(ctx, t, label, plan, state, &resp.Diagnostics)
+	if !ok {
+		return
 	}
-	keys := readKeys(plan.managedKeys(), stateKeys(state))
-	res := r.data.recall(t, plan.PersistPath.ValueString(), keys)
-	if res == nil {
-		ctx, cancel := context.WithTimeout(ctx, r.readTimeout(ctx, plan))
-		defer cancel()
-		var err error
-		res, err = hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: plan.PersistPath.ValueString(), Facts: true})
-		if err != nil {
-			// One unreachable host must not stop a fleet's plan: warn, and
-			// let the apply of this host fail on its own (it reads again).
-			d := hostErrorDiag("Check TCP Tuning at Plan", label, err)
-			resp.Diagnostics.AddWarning(d.Summary(), d.Detail()+"\n\nThe host-aware checks run again when this host is applied.")
-			return
-		}
-		r.data.remember(t, plan.PersistPath.ValueString(), keys, res)
-	}
+	replaces := renamedFrom(plan, state)
 	if state == nil && res.File != nil && !ownFile(res.File, plan.Name.ValueString(), replaces) {
 		d := fileInTheWayDiag(label, res.File)
 		resp.Diagnostics.AddAttributeWarning(path.Root("name"), d.Summary(), d.Detail())
@@ -341,6 +351,37 @@ func (r *tuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlan
 	f := hostFacts(res, plan)
 	f.Replaces = replaces
 	resp.Diagnostics.Append(findingDiags(rules.Host(plan.rulesConfig(), f), label)...)
+}
+
+// claimKeys: two resources of this configuration managing one key on one
+// host are an error.
+func (r *tuningResource) claimKeys(t sshx.Target, label string, plan tuningModel, diags *diag.Diagnostics) {
+	for _, k := range plan.managedKeys() {
+		if other := r.data.claim(t, k, plan.Name.ValueString()); other != "" {
+			diags.Append(keyClaimedDiag(label, k, other, keyPath(k)))
+		}
+	}
+}
+
+// factsAtPlan is the host's read for the plan: the refresh's when this
+// process just made it, else a new one. An unreachable host is a warning
+// (false), so one host does not stop a fleet's plan.
+func (r *tuningResource) factsAtPlan(ctx context.Context, t sshx.Target, label string, plan tuningModel, state *tuningModel, diags *diag.Diagnostics) (*hostops.ReadResult, bool) {
+	keys := readKeys(plan.managedKeys(), stateKeys(state))
+	if res := r.data.recall(t, plan.PersistPath.ValueString(), keys); res != nil {
+		return res, true
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.readTimeout(ctx, plan))
+	defer cancel()
+	res, err := hostops.Read(ctx, r.data.pool, t, hostops.ReadRequest{Keys: keys, PersistPath: plan.PersistPath.ValueString(), Facts: true})
+	if err != nil {
+		// The apply of this host fails on its own (it reads again).
+		d := hostErrorDiag("Check TCP Tuning at Plan", label, err)
+		diags.AddWarning(d.Summary(), d.Detail()+"\n\nThe host-aware checks run again when this host is applied.")
+		return nil, false
+	}
+	r.data.remember(t, plan.PersistPath.ValueString(), keys, res)
+	return res, true
 }
 
 // ownFile reports whether a persisted file found where a new resource
@@ -447,12 +488,14 @@ func (r *tuningResource) readTimeout(ctx context.Context, m tuningModel) time.Du
 	return d
 }
 
-// preflight reads the host and runs the host-aware rules again at apply.
-// The final plan that Terraform makes just before an apply reads the host
-// in the same provider process; the apply reuses that read when it is this
-// recent instead of making another round trip.
+// applyFactsTTL is how recent the plan's read of a host must be for the
+// apply's preflight to reuse it: the final plan that Terraform makes just
+// before an apply reads the host in the same provider process, and reusing
+// that read saves a round trip.
 const applyFactsTTL = 30 * time.Second
 
+// preflight reads the host (or reuses the plan's read, see applyFactsTTL)
+// and runs the host-aware rules again at apply.
 func (r *tuningResource) preflight(ctx context.Context, m tuningModel, replaces string, keys []string, label string, t sshx.Target, op string) (*hostops.ReadResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	res := r.data.recallWithin(t, m.PersistPath.ValueString(), keys, applyFactsTTL)
@@ -856,7 +899,7 @@ func importBase(ctx context.Context, state *tuningModel, t sshx.Target, res *hos
 	state.PortRange = types.ObjectNull(portRangeAttrTypes)
 	state.ReservedPorts = types.SetNull(types.StringType)
 	state.ServicePorts = types.SetNull(types.Int64Type)
-	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.Object.AttributeTypes(ctx))}
+	state.Timeouts = timeouts.Value{Object: types.ObjectNull(state.Timeouts.AttributeTypes(ctx))}
 	for _, s := range catalog.All() {
 		if s.Kind == catalog.KindInt {
 			state.Ints[s.Attribute] = types.Int64Null()

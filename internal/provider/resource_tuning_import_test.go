@@ -45,7 +45,7 @@ func TestImportStateParsesID(t *testing.T) {
 				Schema: sch,
 				Raw:    tftypes.NewValue(sch.Type().TerraformType(ctx), nil),
 			}}
-			NewTuningResource().(*tuningResource).ImportState(ctx, resource.ImportStateRequest{ID: c.id}, resp)
+			(&tuningResource{}).ImportState(ctx, resource.ImportStateRequest{ID: c.id}, resp)
 			if c.wantErr != "" {
 				if !resp.Diagnostics.HasError() {
 					t.Fatalf("import %q accepted", c.id)

@@ -491,7 +491,7 @@ func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 	f := startFleet(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	traces := traceHook(t, h, "", writeTraceFilter...)
-	clear := func() error {
+	clearTraces := func() error {
 		files, _ := filepath.Glob(filepath.Join(traces, "trace.*"))
 		for _, f := range files {
 			if err := os.Remove(f); err != nil {
@@ -518,7 +518,7 @@ func TestAccTuning_zeroWritesWhenUnchanged(t *testing.T) {
 					if stamp, err = stampOf(h, defaultFile); err != nil {
 						return err
 					}
-					return clear()
+					return clearTraces()
 				}}},
 			},
 			{

@@ -105,7 +105,10 @@ func TestSchemaPortRangeFollowsCatalogueRow(t *testing.T) {
 	if !ok {
 		t.Fatal("no attribute for ip_local_port_range")
 	}
-	n := a.(schema.SingleNestedAttribute)
+	n, ok := a.(schema.SingleNestedAttribute)
+	if !ok {
+		t.Fatalf("ip_local_port_range is %T, want schema.SingleNestedAttribute", a)
+	}
 	if got := n.MarkdownDescription; got != s.MarkdownDescription() {
 		t.Errorf("description = %q", got)
 	}
@@ -114,7 +117,10 @@ func TestSchemaPortRangeFollowsCatalogueRow(t *testing.T) {
 			t.Errorf("description lacks %q: %s", want, n.MarkdownDescription)
 		}
 	}
-	minAttr := n.Attributes["min"].(schema.Int64Attribute)
+	minAttr, ok := n.Attributes["min"].(schema.Int64Attribute)
+	if !ok {
+		t.Fatalf("min is %T, want schema.Int64Attribute", n.Attributes["min"])
+	}
 	if got, want := minAttr.Validators[0].Description(ctx), int64validator.Between(1024, 61000).Description(ctx); got != want {
 		t.Errorf("min validator = %q, want %q", got, want)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,28 +30,109 @@ type attrSetter interface {
 	SetAttribute(ctx context.Context, p path.Path, val any) diag.Diagnostics
 }
 
-// tuningModel is one tcp_tuning resource. The typed settings are held in a
-// map keyed by attribute name, because the catalogue generates them.
+// tuningModel is one tcp_tuning resource. The attributes the schema
+// declares by hand are tagged fields, as in statsModel; the typed settings
+// the catalogue generates are held in Ints, keyed by attribute name.
 type tuningModel struct {
-	ID               types.String
-	Host             types.String
-	Port             types.Int64
-	User             types.String
-	HostKey          types.String
-	BehindNAT        types.Bool
-	ServicePorts     types.Set
-	Ints             map[string]types.Int64
-	PortRange        types.Object
-	ReservedPorts    types.Set
-	Extra            types.Map
-	Name             types.String
-	Priority         types.Int64
-	Persist          types.Bool
-	RestoreOnDestroy types.Bool
-	KernelRelease    types.String
-	PersistPath      types.String
-	OriginalValues   types.Map
-	Timeouts         timeouts.Value
+	ID               types.String   `tfsdk:"id"`
+	Host             types.String   `tfsdk:"host"`
+	Port             types.Int64    `tfsdk:"port"`
+	User             types.String   `tfsdk:"user"`
+	HostKey          types.String   `tfsdk:"host_key"`
+	BehindNAT        types.Bool     `tfsdk:"behind_nat"`
+	ServicePorts     types.Set      `tfsdk:"service_ports"`
+	PortRange        types.Object   `tfsdk:"ip_local_port_range"`
+	ReservedPorts    types.Set      `tfsdk:"ip_local_reserved_ports"` // a stringSetValue in the schema: see wireFields
+	Extra            types.Map      `tfsdk:"extra_sysctls"`
+	Name             types.String   `tfsdk:"name"`
+	Priority         types.Int64    `tfsdk:"priority"`
+	Persist          types.Bool     `tfsdk:"persist"`
+	RestoreOnDestroy types.Bool     `tfsdk:"restore_on_destroy"`
+	KernelRelease    types.String   `tfsdk:"kernel_release"`
+	PersistPath      types.String   `tfsdk:"persist_path"`
+	OriginalValues   types.Map      `tfsdk:"original_values"`
+	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+	// Ints: one per catalogue row of KindInt (catalog.All), by attribute.
+	Ints map[string]types.Int64 `tfsdk:"-"`
+}
+
+// modelField is one tagged field of tuningModel.
+type modelField struct {
+	name  string // the attribute
+	index int    // the field's index in tuningModel
+}
+
+// tuningFields are tuningModel's tagged fields in declaration order, read
+// from the tags once.
+var tuningFields = taggedFields(reflect.TypeFor[tuningModel]())
+
+func taggedFields(t reflect.Type) []modelField {
+	var out []modelField
+	for i := range t.NumField() {
+		if name := t.Field(i).Tag.Get("tfsdk"); name != "" && name != "-" {
+			out = append(out, modelField{name: name, index: i})
+		}
+	}
+	return out
+}
+
+// wireField converts an attribute whose value type in the schema is not
+// the model field's.
+type wireField struct {
+	wire     reflect.Type                        // the schema's value type
+	fromWire func(attr.Value) (attr.Value, bool) // schema value -> field value; false when v is not of type wire
+	toWire   func(attr.Value) attr.Value         // field value -> schema value
+}
+
+// wireFields: ip_local_reserved_ports is a stringSetValue in the schema
+// (large sets: see stringSetType) and a types.Set in the model.
+var wireFields = map[string]wireField{
+	"ip_local_reserved_ports": {
+		wire: reflect.TypeFor[stringSetValue](),
+		fromWire: func(v attr.Value) (attr.Value, bool) {
+			s, ok := v.(stringSetValue)
+			return s.toSet(), ok
+		},
+		toWire: func(v attr.Value) attr.Value {
+			s, _ := v.(types.Set)
+			return newStringSet(s)
+		},
+	},
+}
+
+// field is the model's value of f, as the schema holds it.
+func (m *tuningModel) field(f modelField) attr.Value {
+	v, _ := reflect.ValueOf(m).Elem().Field(f.index).Interface().(attr.Value)
+	if w, ok := wireFields[f.name]; ok {
+		v = w.toWire(v)
+	}
+	return v
+}
+
+// setField stores the schema's value v in the model's field f; false when
+// v is not of the field's type.
+func (m *tuningModel) setField(f modelField, v attr.Value) bool {
+	if w, ok := wireFields[f.name]; ok {
+		var isWire bool
+		if v, isWire = w.fromWire(v); !isWire {
+			return false
+		}
+	}
+	fv := reflect.ValueOf(m).Elem().Field(f.index)
+	if v == nil || reflect.TypeOf(v) != fv.Type() {
+		return false
+	}
+	fv.Set(reflect.ValueOf(v))
+	return true
+}
+
+// fieldTarget is what GetAttribute fills for f: the field itself, or a
+// value of the schema's type for a wire field (then setField stores it).
+func (m *tuningModel) fieldTarget(f modelField) (target any, wire bool) {
+	if w, ok := wireFields[f.name]; ok {
+		return reflect.New(w.wire).Interface(), true
+	}
+	return reflect.ValueOf(m).Elem().Field(f.index).Addr().Interface(), false
 }
 
 var portRangeAttrTypes = map[string]attr.Type{"min": types.Int64Type, "max": types.Int64Type}
@@ -84,48 +166,15 @@ func getTuning(ctx context.Context, g attrGetter) (tuningModel, diag.Diagnostics
 func tuningFromAttrs(a map[string]attr.Value) (tuningModel, bool) {
 	var m tuningModel
 	ok := true
-	str := func(name string) types.String {
-		v, k := a[name].(types.String)
-		ok = ok && k
-		return v
+	for _, f := range tuningFields {
+		ok = m.setField(f, a[f.name]) && ok
 	}
-	i64 := func(name string) types.Int64 {
-		v, k := a[name].(types.Int64)
-		ok = ok && k
-		return v
-	}
-	bl := func(name string) types.Bool {
-		v, k := a[name].(types.Bool)
-		ok = ok && k
-		return v
-	}
-	set := func(name string) types.Set {
-		v, k := a[name].(types.Set)
-		ok = ok && k
-		return v
-	}
-	mp := func(name string) types.Map {
-		v, k := a[name].(types.Map)
-		ok = ok && k
-		return v
-	}
-	m.ID, m.Host, m.Port, m.User, m.HostKey = str("id"), str("host"), i64("port"), str("user"), str("host_key")
-	m.BehindNAT, m.ServicePorts = bl("behind_nat"), set("service_ports")
-	po, k := a["ip_local_port_range"].(types.Object)
-	ok = ok && k
-	m.PortRange = po
-	rs, k := a["ip_local_reserved_ports"].(stringSetValue) // large sets: see stringSetType
-	ok = ok && k
-	m.ReservedPorts, m.Extra = rs.toSet(), mp("extra_sysctls")
-	m.Name, m.Priority, m.Persist, m.RestoreOnDestroy = str("name"), i64("priority"), bl("persist"), bl("restore_on_destroy")
-	m.KernelRelease, m.PersistPath, m.OriginalValues = str("kernel_release"), str("persist_path"), mp("original_values")
-	to, k := a["timeouts"].(timeouts.Value)
-	ok = ok && k
-	m.Timeouts = to
 	m.Ints = map[string]types.Int64{}
 	for _, s := range catalog.All() {
 		if s.Kind == catalog.KindInt {
-			m.Ints[s.Attribute] = i64(s.Attribute)
+			v, k := a[s.Attribute].(types.Int64)
+			ok = ok && k
+			m.Ints[s.Attribute] = v
 		}
 	}
 	return m, ok
@@ -137,26 +186,14 @@ func getTuningByAttribute(ctx context.Context, g attrGetter) (tuningModel, diag.
 	get := func(name string, target any) {
 		diags.Append(g.GetAttribute(ctx, path.Root(name), target)...)
 	}
-	get("id", &m.ID)
-	get("host", &m.Host)
-	get("port", &m.Port)
-	get("user", &m.User)
-	get("host_key", &m.HostKey)
-	get("behind_nat", &m.BehindNAT)
-	get("service_ports", &m.ServicePorts)
-	get("ip_local_port_range", &m.PortRange)
-	var reserved stringSetValue // large sets: see stringSetType
-	get("ip_local_reserved_ports", &reserved)
-	m.ReservedPorts = reserved.toSet()
-	get("extra_sysctls", &m.Extra)
-	get("name", &m.Name)
-	get("priority", &m.Priority)
-	get("persist", &m.Persist)
-	get("restore_on_destroy", &m.RestoreOnDestroy)
-	get("kernel_release", &m.KernelRelease)
-	get("persist_path", &m.PersistPath)
-	get("original_values", &m.OriginalValues)
-	get("timeouts", &m.Timeouts)
+	for _, f := range tuningFields {
+		target, wire := m.fieldTarget(f)
+		get(f.name, target)
+		if wire {
+			v, _ := reflect.ValueOf(target).Elem().Interface().(attr.Value)
+			m.setField(f, v)
+		}
+	}
 	m.Ints = map[string]types.Int64{}
 	for _, s := range catalog.All() {
 		if s.Kind != catalog.KindInt {
@@ -203,12 +240,9 @@ func objectAttrTypes(s interface{ Type() attr.Type }) map[string]attr.Type {
 
 // attrs is the model as the object's attributes.
 func (m tuningModel) attrs() map[string]attr.Value {
-	a := map[string]attr.Value{
-		"id": m.ID, "host": m.Host, "port": m.Port, "user": m.User, "host_key": m.HostKey,
-		"behind_nat": m.BehindNAT, "service_ports": m.ServicePorts, "ip_local_port_range": m.PortRange,
-		"ip_local_reserved_ports": newStringSet(m.ReservedPorts), "extra_sysctls": m.Extra, "name": m.Name, "priority": m.Priority,
-		"persist": m.Persist, "restore_on_destroy": m.RestoreOnDestroy, "kernel_release": m.KernelRelease,
-		"persist_path": m.PersistPath, "original_values": m.OriginalValues, "timeouts": m.Timeouts,
+	a := make(map[string]attr.Value, len(tuningFields)+len(m.Ints))
+	for _, f := range tuningFields {
+		a[f.name] = m.field(f)
 	}
 	for name, v := range m.Ints {
 		a[name] = v
@@ -221,24 +255,9 @@ func setTuningByAttribute(ctx context.Context, st attrSetter, m tuningModel) dia
 	set := func(name string, v any) {
 		diags.Append(st.SetAttribute(ctx, path.Root(name), v)...)
 	}
-	set("id", m.ID)
-	set("host", m.Host)
-	set("port", m.Port)
-	set("user", m.User)
-	set("host_key", m.HostKey)
-	set("behind_nat", m.BehindNAT)
-	set("service_ports", m.ServicePorts)
-	set("ip_local_port_range", m.PortRange)
-	set("ip_local_reserved_ports", newStringSet(m.ReservedPorts))
-	set("extra_sysctls", m.Extra)
-	set("name", m.Name)
-	set("priority", m.Priority)
-	set("persist", m.Persist)
-	set("restore_on_destroy", m.RestoreOnDestroy)
-	set("kernel_release", m.KernelRelease)
-	set("persist_path", m.PersistPath)
-	set("original_values", m.OriginalValues)
-	set("timeouts", m.Timeouts)
+	for _, f := range tuningFields {
+		set(f.name, m.field(f))
+	}
 	for name, v := range m.Ints {
 		set(name, v)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 )
 
 // TestTuningModelWholeObject: getTuning and setTuning convert the whole
@@ -65,5 +67,43 @@ func TestTuningModelWholeObject(t *testing.T) {
 	}
 	if len(got.Ints) != len(want.Ints) {
 		t.Errorf("%d ints, want %d", len(got.Ints), len(want.Ints))
+	}
+}
+
+// TestTuningModelCoversSchema: every schema attribute is one tagged field
+// of tuningModel or one of its catalogue Ints, and no tag names an
+// attribute the schema lacks.
+func TestTuningModelCoversSchema(t *testing.T) {
+	ctx := context.Background()
+	var sresp resource.SchemaResponse
+	NewTuningResource().Schema(ctx, resource.SchemaRequest{}, &sresp)
+	model := map[string]bool{}
+	for _, f := range tuningFields {
+		if model[f.name] {
+			t.Errorf("two fields are tagged %q", f.name)
+		}
+		model[f.name] = true
+	}
+	for _, s := range catalog.All() {
+		if s.Kind == catalog.KindInt {
+			model[s.Attribute] = true
+		}
+	}
+	schemaAttrs := map[string]bool{}
+	for name := range sresp.Schema.GetAttributes() {
+		schemaAttrs[name] = true
+	}
+	for name := range sresp.Schema.GetBlocks() {
+		schemaAttrs[name] = true
+	}
+	for name := range schemaAttrs {
+		if !model[name] {
+			t.Errorf("schema attribute %q has no field in tuningModel", name)
+		}
+	}
+	for name := range model {
+		if !schemaAttrs[name] {
+			t.Errorf("tuningModel maps %q, which the schema lacks", name)
+		}
 	}
 }

@@ -12,17 +12,17 @@ import (
 func FuzzRules(f *testing.F) {
 	f.Add(int64(1), int64(0), int64(10000), int64(65001), "8003\x008001-8002\x007005", "net.core.x_y", "4000", int64(8080), "32768\t60999\n", "7005\n", int64(10050))
 	f.Add(int64(3), int64(1), int64(70000), int64(0), "9-3\x00x", "vm.x", ";", int64(0), "", "bad", int64(-1))
-	f.Fuzz(func(t *testing.T, reuse, ts, min, max int64, reserved, extraKey, extraVal string, service int64, curRange, curReserved string, listening int64) {
+	f.Fuzz(func(t *testing.T, reuse, ts, lo, hi int64, reserved, extraKey, extraVal string, service int64, curRange, curReserved string, listening int64) {
 		c := Config{
 			Ints:             map[string]int64{"tcp_tw_reuse": reuse, "tcp_timestamps": ts, "tcp_max_tw_buckets": reuse * 1000},
-			PortRange:        &PortRange{Min: min, Max: max},
+			PortRange:        &PortRange{Min: lo, Max: hi},
 			ReservedPorts:    strings.Split(reserved, "\x00"),
 			ReservedPortsSet: reserved != "",
 			Extra:            map[string]string{extraKey: extraVal},
 			BehindNAT:        ts%2 == 0,
 			ServicePorts:     []int64{service, service + 1},
 		}
-		if min%3 == 0 {
+		if lo%3 == 0 {
 			c.PortRange = nil
 		}
 		facts := HostFacts{

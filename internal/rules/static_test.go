@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -18,12 +19,17 @@ func brief(fs []Finding) []string {
 func ints(kv ...any) map[string]int64 {
 	m := map[string]int64{}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i].(string)] = int64(kv[i+1].(int))
+		k, ok1 := kv[i].(string)
+		v, ok2 := kv[i+1].(int)
+		if !ok1 || !ok2 {
+			panic(fmt.Sprintf("ints: want string, int pairs, got %T, %T", kv[i], kv[i+1]))
+		}
+		m[k] = int64(v)
 	}
 	return m
 }
 
-func rng(min, max int64) *PortRange { return &PortRange{Min: min, Max: max} }
+func rng(lo, hi int64) *PortRange { return &PortRange{Min: lo, Max: hi} }
 
 func TestStatic(t *testing.T) {
 	cases := []struct {

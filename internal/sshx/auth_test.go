@@ -82,7 +82,7 @@ func TestCertificateAuth(t *testing.T) {
 	srv2 := newTestServer(t, func(s *testServer) { s.userCA = userCA.pub })
 	p2 := newPool(t, Config{PrivateKey: key.pemText(t, "")})
 	_, err := p2.Run(testCtx(t), srv2.target(), Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindAuthFailed)
+	assertKind(t, err, KindAuthFailed)
 	if n := srv2.accepted.Load(); n != 1 {
 		t.Errorf("accepted = %d, want 1", n)
 	}
@@ -239,7 +239,7 @@ func TestNoAuthMethod(t *testing.T) {
 	srv := newTestServer(t)
 	p := newPool(t, Config{})
 	_, err := p.Run(testCtx(t), srv.target(), Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindAuthFailed)
+	assertKind(t, err, KindAuthFailed)
 	if srv.accepted.Load() != 0 {
 		t.Errorf("dialled without any auth method")
 	}

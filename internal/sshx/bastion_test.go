@@ -95,7 +95,7 @@ func TestBastionUnknownWithoutKnownHosts(t *testing.T) {
 		Bastion:    &BastionConfig{Host: bastion.host, Port: bastion.port},
 	})
 	_, err := p.Run(testCtx(t), Target{Host: target.host, Port: target.port}, Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindUnknownHost)
+	assertKind(t, err, KindUnknownHost)
 	if target.accepted.Load() != 0 {
 		t.Error("target dialled")
 	}

@@ -271,7 +271,7 @@ func buildBastion(cfg Config, target *authSpec, pol hostKeyPolicy) (*bastionSpec
 	return &bastionSpec{ep: ep}, auth, nil
 }
 
-// describeAuth names the auth methods of a spec, for logs (never values).
+// describe names the auth methods of a spec, for logs (never values).
 func (a *authSpec) describe() []string {
 	var out []string
 	if a.signer != nil {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 func TestNewPoolConfigErrors(t *testing.T) {
@@ -101,7 +103,7 @@ func TestRunInvalidTarget(t *testing.T) {
 	p := newPool(t, Config{Password: "x"})
 	for _, tg := range []Target{{}, {Host: "a b"}, {Host: "h", Port: 99999}, {Host: "h", HostKey: "bad"}} {
 		_, err := p.Run(context.Background(), tg, Script{Name: "x", Body: "true"}, nil)
-		wantKind(t, err, KindConfig)
+		assertKind(t, err, KindConfig)
 	}
 }
 
@@ -170,16 +172,15 @@ func TestBuildCommand(t *testing.T) {
 	}
 }
 
-// shells lists the POSIX shells available to check quoting with.
+// shells lists the POSIX shells to check quoting with: this machine's sh,
+// then testenv.Shells.
 func shells(t *testing.T) [][]string {
 	var out [][]string
-	for _, sh := range [][]string{{"sh"}, {"dash"}, {"busybox", "sh"}, {"bash", "--posix"}} {
-		if _, err := exec.LookPath(sh[0]); err == nil {
-			out = append(out, sh)
-		}
+	if _, err := exec.LookPath("sh"); err == nil {
+		out = append(out, []string{"sh"})
 	}
-	if len(out) == 0 {
-		t.Skip("no shell found")
+	for _, sh := range testenv.Shells(t) {
+		out = append(out, sh.Argv)
 	}
 	return out
 }

@@ -12,23 +12,19 @@ import (
 
 // runAsync runs p.Run in a goroutine and fails the test if it has not
 // returned after limit (a guard against hangs, not a performance check).
-func runAsync(t *testing.T, ctx context.Context, p *Pool, tg Target, limit time.Duration) (*Result, error) {
+func runAsync(t *testing.T, ctx context.Context, p *Pool, tg Target, limit time.Duration) error {
 	t.Helper()
-	type out struct {
-		res *Result
-		err error
-	}
-	ch := make(chan out, 1)
+	ch := make(chan error, 1)
 	go func() {
-		res, err := p.Run(ctx, tg, Script{Name: "probe", Body: "echo ok"}, nil)
-		ch <- out{res, err}
+		_, err := p.Run(ctx, tg, Script{Name: "probe", Body: "echo ok"}, nil)
+		ch <- err
 	}()
 	select {
-	case o := <-ch:
-		return o.res, o.err
+	case err := <-ch:
+		return err
 	case <-time.After(limit):
 		t.Fatalf("Run did not return within %s", limit)
-		return nil, nil
+		return nil
 	}
 }
 
@@ -37,7 +33,7 @@ func TestConnectStalledHandshakeTimesOut(t *testing.T) {
 	cfg := env.config(t)
 	cfg.Timeout = 500 * time.Millisecond
 	p := newPool(t, cfg)
-	_, err := runAsync(t, testCtx(t), p, env.srv.target(), 5*cfg.Timeout)
+	err := runAsync(t, testCtx(t), p, env.srv.target(), 5*cfg.Timeout)
 	e := wantKind(t, err, KindTimeout)
 	if !strings.Contains(e.Error(), "connect timeout (500ms)") {
 		t.Errorf("error = %v", err)
@@ -57,8 +53,8 @@ func TestConnectCallerDeadlineShorterThanBudget(t *testing.T) {
 	p := newPool(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := runAsync(t, ctx, p, env.srv.target(), 10*time.Second)
-	wantKind(t, err, KindTimeout)
+	err := runAsync(t, ctx, p, env.srv.target(), 10*time.Second)
+	assertKind(t, err, KindTimeout)
 }
 
 // freePort returns a loopback port with nothing listening on it.
@@ -132,7 +128,7 @@ func TestConnectRefusedGivesUpWithinBudget(t *testing.T) {
 	p := newPool(t, Config{PrivateKey: key.pemText(t, ""), Timeout: time.Second, InsecureIgnoreHostKey: true})
 	var retries atomic.Int64
 	p.onConnectRetry = func(string, error) { retries.Add(1) }
-	_, err := runAsync(t, testCtx(t), p, Target{Host: host, Port: port}, 5*time.Second)
+	err := runAsync(t, testCtx(t), p, Target{Host: host, Port: port}, 5*time.Second)
 	e := wantKind(t, err, KindConnect)
 	if !strings.Contains(e.Error(), "refused") || !strings.Contains(e.Error(), "attempt") {
 		t.Errorf("error = %v", err)

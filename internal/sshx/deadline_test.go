@@ -95,7 +95,7 @@ func TestRunSessionOpenUnansweredWithoutDeadline(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		wantKind(t, err, KindTimeout)
+		assertKind(t, err, KindTimeout)
 	case <-time.After(cfg.Timeout + deadlineBound):
 		t.Fatalf("Run has not returned %s after the %s connect budget", deadlineBound, cfg.Timeout)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
@@ -44,7 +45,7 @@ printf '%s %s\n' "$(id -u)" "$(cat /proc/sys/net/ipv4/tcp_fin_timeout)"
 `}
 
 func TestFleetScriptRunsInThatHostsNamespace(t *testing.T) {
-	f := lab.StartT(t, lab.Options{Hosts: 3})
+	f := labtest.StartT(t, lab.Options{Hosts: 3})
 	own, err := os.ReadFile("/proc/sys/net/ipv4/tcp_fin_timeout")
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +84,7 @@ func TestFleetScriptRunsInThatHostsNamespace(t *testing.T) {
 }
 
 func TestFleetSudoUser(t *testing.T) {
-	f := lab.StartT(t, lab.Options{Hosts: 1})
+	f := labtest.StartT(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	p := fleetPool(t, f, lab.UserSudo, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -101,7 +102,7 @@ func TestFleetSudoUser(t *testing.T) {
 }
 
 func TestFleetSudoPasswordIsATypedError(t *testing.T) {
-	f := lab.StartT(t, lab.Options{Hosts: 1})
+	f := labtest.StartT(t, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	before, _ := h.Sysctl("net.ipv4.tcp_fin_timeout")
 	p := fleetPool(t, f, lab.UserPassword, true)

@@ -74,7 +74,7 @@ func TestNoHostKeySource(t *testing.T) {
 	tg := env.srv.target()
 	tg.HostKey = ""
 	_, err := p.Run(testCtx(t), tg, Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindUnknownHost)
+	assertKind(t, err, KindUnknownHost)
 }
 
 func TestKnownHosts(t *testing.T) {
@@ -143,7 +143,7 @@ func TestKnownHosts(t *testing.T) {
 				}
 				return
 			}
-			wantKind(t, err, tt.want)
+			assertKind(t, err, tt.want)
 			if env.srv.execs.Load() != 0 || env.srv.accepted.Load() != 1 {
 				t.Errorf("execs=%d accepted=%d, want 0 and 1", env.srv.execs.Load(), env.srv.accepted.Load())
 			}
@@ -210,7 +210,7 @@ func TestPinnedHostCertificate(t *testing.T) {
 				}
 				return
 			}
-			wantKind(t, err, tt.want)
+			assertKind(t, err, tt.want)
 		})
 	}
 }
@@ -224,7 +224,7 @@ func TestInsecureIgnoreHostKey(t *testing.T) {
 	// A per-host host_key still fails closed.
 	tg := Target{Host: env.srv.host, Port: env.srv.port, User: "other", HostKey: newEd25519Key(t).authorized()}
 	_, err := p.Run(testCtx(t), tg, Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindHostKeyMismatch)
+	assertKind(t, err, KindHostKeyMismatch)
 }
 
 func TestTargetHostKeyOverridesConfig(t *testing.T) {
@@ -244,7 +244,7 @@ func TestPinnedKeyRecheckedOnSharedConnection(t *testing.T) {
 	tg := env.srv.target()
 	tg.HostKey = newEd25519Key(t).authorized()
 	_, err := p.Run(testCtx(t), tg, Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindHostKeyMismatch)
+	assertKind(t, err, KindHostKeyMismatch)
 	if n := env.srv.accepted.Load(); n != 1 {
 		t.Errorf("accepted = %d, want 1", n)
 	}

@@ -210,12 +210,11 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 	if err := ctx.Err(); err != nil {
 		return nil, fail(KindTimeout, fmt.Errorf("the deadline passed before the script started: %w", err))
 	}
-	closedByCtx := make(chan struct{})
-	var connClosed atomic.Bool
+	w := &sessionWatch{closedByCtx: make(chan struct{})}
 	finished := make(chan struct{})
 	defer close(finished)
 	stop := context.AfterFunc(ctx, func() {
-		close(closedByCtx)
+		close(w.closedByCtx)
 		sess.Close()
 		t := time.NewTimer(sessionCloseGrace)
 		defer t.Stop()
@@ -223,7 +222,7 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 		case <-finished:
 		case <-t.C:
 			tflog.Debug(ctx, "ssh session held open past the deadline, closing the connection", map[string]any{"host": ep.key, "script": s.Name})
-			connClosed.Store(true)
+			w.connClosed.Store(true)
 			hc.drop(client)
 		}
 	})
@@ -232,19 +231,7 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 	started := time.Now()
 	tflog.Debug(ctx, "ssh script starting", map[string]any{"host": ep.key, "script": s.Name, "sudo": sudo, "remote_timeout_s": remoteTimeout})
 	if err := sess.Start(cmd); err != nil {
-		select {
-		case <-closedByCtx:
-			closed := "the session was closed"
-			if connClosed.Load() {
-				closed = "the host held the session open, so the connection was closed"
-			}
-			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed while the host was starting the script; %s and the script may have run: %w", closed, ctx.Err()))
-		default:
-		}
-		if err.Error() == "ssh: command "+cmd+" failed" {
-			return nil, fail(KindOther, errors.New("the host refused to run the command (exec request denied)"))
-		}
-		return nil, fail(KindOutcomeUnknown, fmt.Errorf("the connection failed while starting the script; it may have run: %w", err))
+		return nil, fail(startFailure(ctx, w, cmd, err))
 	}
 	stdinDone := make(chan struct{})
 	go func() {
@@ -261,42 +248,14 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 
 	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
 	if remoteTimeout > 0 && hasK == 0 {
-		// The probe's verdict, printed before the script started.
-		switch {
-		case bytes.HasPrefix(res.Stderr, []byte(probeYes)):
-			hc.timeoutK.Store(1)
-			res.Stderr = res.Stderr[len(probeYes):]
-		case bytes.HasPrefix(res.Stderr, []byte(probeNo)):
-			hc.timeoutK.Store(-1)
-			res.Stderr = res.Stderr[len(probeNo):]
-		}
+		takeProbeVerdict(hc, res)
 	}
 	p.bytesReceived.Add(int64(len(res.Stdout) + len(res.Stderr)))
-	var exitErr *ssh.ExitError
-	switch {
-	case waitErr == nil:
-	case errors.As(waitErr, &exitErr) && exitErr.Signal() == "":
-		res.ExitStatus = exitErr.ExitStatus()
-	default:
-		select {
-		case <-closedByCtx:
-			closed := "the session was closed"
-			if connClosed.Load() {
-				closed = "the host held the session open, so the connection was closed"
-			}
-			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the deadline passed after %s while the script was running or starting; %s and the script may have run partly or completely: %w",
-				elapsed.Round(time.Millisecond), closed, ctx.Err()))
-		default:
-		}
-		if exitErr != nil {
-			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the script was killed by signal %s after %s; it may have run partly", exitErr.Signal(), elapsed.Round(time.Millisecond)))
-		}
-		var missing *ssh.ExitMissingError
-		if errors.As(waitErr, &missing) {
-			return nil, fail(KindOutcomeUnknown, fmt.Errorf("the session ended without an exit status (connection lost?); the script may have run: %w", waitErr))
-		}
-		return nil, fail(KindOutcomeUnknown, fmt.Errorf("the connection failed while the script was running; it may have run: %w", waitErr))
+	status, err := exitStatus(ctx, w, waitErr, elapsed)
+	if err != nil {
+		return nil, fail(KindOutcomeUnknown, err)
 	}
+	res.ExitStatus = status
 	tflog.Debug(ctx, "ssh script finished", map[string]any{"host": ep.key, "script": s.Name, "exit_status": res.ExitStatus,
 		"duration": elapsed.Round(time.Millisecond).String(), "stdout_bytes": len(res.Stdout), "stderr_bytes": len(res.Stderr)})
 
@@ -304,20 +263,98 @@ func (p *Pool) runSession(ctx context.Context, hc *hostConn, client *ssh.Client,
 		return nil, fail(KindOutcomeUnknown, fmt.Errorf("the remote timeout (%ds) stopped the script (exit status %d); it may have run partly", remoteTimeout, res.ExitStatus))
 	}
 	if sudo && res.ExitStatus != 0 {
-		errText := string(res.Stderr)
-		switch {
-		case strings.Contains(errText, "a password is required"):
-			return res, fail(KindSudoPassword, fmt.Errorf("user %q cannot run sudo without a password; allow it with a NOPASSWD sudoers rule, or connect as root: %s",
-				ep.user, firstLine(errText)))
-		case strings.Contains(errText, "you must have a tty"):
-			return res, fail(KindSudoTTY, fmt.Errorf("sudo on this host requires a terminal (Defaults requiretty); disable requiretty for user %q, or connect as root: %s",
-				ep.user, firstLine(errText)))
+		if kind, err := sudoFailure(ep, res); err != nil {
+			return res, fail(kind, err)
 		}
 	}
 	if stdout.truncated || stderr.truncated {
 		return res, fail(KindOther, fmt.Errorf("the script printed more than %d bytes (exit status %d); output was truncated", MaxOutputBytes, res.ExitStatus))
 	}
 	return res, nil
+}
+
+// sessionWatch is what the deadline did to a session: closedByCtx is
+// closed when ctx closed the session, connClosed set when the connection
+// was closed too.
+type sessionWatch struct {
+	closedByCtx chan struct{}
+	connClosed  atomic.Bool
+}
+
+// closedText says how the deadline ended the session; false when it did
+// not.
+func (w *sessionWatch) closedText() (string, bool) {
+	select {
+	case <-w.closedByCtx:
+	default:
+		return "", false
+	}
+	if w.connClosed.Load() {
+		return "the host held the session open, so the connection was closed", true
+	}
+	return "the session was closed", true
+}
+
+// startFailure classifies an error of sess.Start.
+func startFailure(ctx context.Context, w *sessionWatch, cmd string, err error) (Kind, error) {
+	if closed, ok := w.closedText(); ok {
+		return KindOutcomeUnknown, fmt.Errorf("the deadline passed while the host was starting the script; %s and the script may have run: %w", closed, ctx.Err())
+	}
+	if err.Error() == "ssh: command "+cmd+" failed" {
+		return KindOther, errors.New("the host refused to run the command (exec request denied)")
+	}
+	return KindOutcomeUnknown, fmt.Errorf("the connection failed while starting the script; it may have run: %w", err)
+}
+
+// exitStatus is the script's exit status from sess.Wait's error; an error
+// (the outcome is unknown) when the script did not exit on its own.
+func exitStatus(ctx context.Context, w *sessionWatch, waitErr error, elapsed time.Duration) (int, error) {
+	var exitErr *ssh.ExitError
+	switch {
+	case waitErr == nil:
+		return 0, nil
+	case errors.As(waitErr, &exitErr) && exitErr.Signal() == "":
+		return exitErr.ExitStatus(), nil
+	}
+	if closed, ok := w.closedText(); ok {
+		return 0, fmt.Errorf("the deadline passed after %s while the script was running or starting; %s and the script may have run partly or completely: %w",
+			elapsed.Round(time.Millisecond), closed, ctx.Err())
+	}
+	if exitErr != nil {
+		return 0, fmt.Errorf("the script was killed by signal %s after %s; it may have run partly", exitErr.Signal(), elapsed.Round(time.Millisecond))
+	}
+	var missing *ssh.ExitMissingError
+	if errors.As(waitErr, &missing) {
+		return 0, fmt.Errorf("the session ended without an exit status (connection lost?); the script may have run: %w", waitErr)
+	}
+	return 0, fmt.Errorf("the connection failed while the script was running; it may have run: %w", waitErr)
+}
+
+// takeProbeVerdict records the remote-timeout probe's verdict, printed
+// before the script started, and strips it from the script's stderr.
+func takeProbeVerdict(hc *hostConn, res *Result) {
+	switch {
+	case bytes.HasPrefix(res.Stderr, []byte(probeYes)):
+		hc.timeoutK.Store(1)
+		res.Stderr = res.Stderr[len(probeYes):]
+	case bytes.HasPrefix(res.Stderr, []byte(probeNo)):
+		hc.timeoutK.Store(-1)
+		res.Stderr = res.Stderr[len(probeNo):]
+	}
+}
+
+// sudoFailure recognises sudo's own refusals in a failed script's stderr.
+func sudoFailure(ep *endpoint, res *Result) (Kind, error) {
+	errText := string(res.Stderr)
+	switch {
+	case strings.Contains(errText, "a password is required"):
+		return KindSudoPassword, fmt.Errorf("user %q cannot run sudo without a password; allow it with a NOPASSWD sudoers rule, or connect as root: %s",
+			ep.user, firstLine(errText))
+	case strings.Contains(errText, "you must have a tty"):
+		return KindSudoTTY, fmt.Errorf("sudo on this host requires a terminal (Defaults requiretty); disable requiretty for user %q, or connect as root: %s",
+			ep.user, firstLine(errText))
+	}
+	return 0, nil
 }
 
 func firstLine(s string) string {

@@ -62,7 +62,7 @@ func TestRunContextDoneBeforeStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err := p.Run(ctx, env.srv.target(), Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindTimeout)
+	assertKind(t, err, KindTimeout)
 	if n := env.srv.execs.Load(); n != 0 {
 		t.Errorf("server saw %d execs, want 0", n)
 	}
@@ -125,7 +125,7 @@ func TestRunOutcomeUnknown(t *testing.T) {
 			env := newEnv(t, tt.opt)
 			p := newPool(t, env.config(t))
 			res, err := p.Run(testCtx(t), env.srv.target(), Script{Name: "apply", Body: "true"}, []byte("in"))
-			wantKind(t, err, KindOutcomeUnknown)
+			assertKind(t, err, KindOutcomeUnknown)
 			if res != nil {
 				t.Errorf("result = %+v, want nil", res)
 			}
@@ -174,7 +174,7 @@ func TestRunSessionRefusedUntilDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
 	_, err := p.Run(ctx, env.srv.target(), Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindTimeout)
+	assertKind(t, err, KindTimeout)
 	if !strings.Contains(err.Error(), "MaxSessions") && !strings.Contains(err.Error(), "refused") {
 		t.Errorf("error = %v", err)
 	}
@@ -366,7 +366,7 @@ func TestRunAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := p.Run(testCtx(t), env.srv.target(), Script{Name: "x", Body: "true"}, nil)
-	wantKind(t, err, KindOther)
+	assertKind(t, err, KindOther)
 	eventually(t, 5*time.Second, "the server to see the connection closed", func() bool { return env.srv.connsClosed.Load() == 1 })
 }
 

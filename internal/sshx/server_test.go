@@ -629,6 +629,12 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// assertKind is wantKind where the caller does not need the *Error.
+func assertKind(t *testing.T, err error, want Kind) {
+	t.Helper()
+	_ = wantKind(t, err, want)
+}
+
 func wantKind(t *testing.T, err error, want Kind) *Error {
 	t.Helper()
 	if err == nil {

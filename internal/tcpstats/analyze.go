@@ -158,6 +158,48 @@ type TWBuckets struct {
 
 // Analyze turns a snapshot into a report. It is pure.
 func Analyze(s *Snapshot) *Report {
+	a := newAnalysis(s)
+	for _, rule := range recommendationRules {
+		a.r.Recommendations = append(a.r.Recommendations, rule(a)...)
+	}
+	return a.r
+}
+
+// recommendationRules make the report's recommendations, most urgent
+// first; each returns its sentences (none when nothing calls for action).
+var recommendationRules = []func(*analysis) []string{
+	reservedCoverRange,
+	destinationsNearExhaustion,
+	measuredRateAboveWorst,
+	serverSideTimeWait,
+	twBucketsFull,
+	reuseWithoutTimestamps,
+	reuseTwoIsGlobal,
+	recycleOn,
+}
+
+// analysis is a snapshot with the figures the recommendations share; r
+// holds every figure but the recommendations.
+type analysis struct {
+	s *Snapshot
+	r *Report
+
+	lo, hi     int
+	rangeKnown bool
+	reserved   []catalog.PortSpan
+	usable     int64
+
+	kf         catalog.KernelFacts
+	reuse      int64
+	timestamps int64
+	delay      catalog.ReuseDelay
+	scope      catalog.ReuseScope
+	// worst is the destination holding the most ephemeral ports, nil when
+	// there is no client-side socket.
+	worst *DestinationCount
+}
+
+func newAnalysis(s *Snapshot) *analysis {
 	r := &Report{
 		KernelRelease:         s.KernelRelease,
 		States:                map[string]int64{},
@@ -177,127 +219,162 @@ func Analyze(s *Snapshot) *Report {
 	if s.Sockstat != nil {
 		r.SockstatTW, r.Orphaned = s.Sockstat.TW, s.Sockstat.Orphan
 	}
-
-	lo, hi, rangeKnown := portRange(s.Sysctls["ip_local_port_range"])
-	reserved, _ := catalog.ParseKernelPortList(s.Sysctls["ip_local_reserved_ports"])
-	usable := catalog.UsablePorts(int64(lo), int64(hi), reserved)
-	r.EphemeralPorts = EphemeralPorts{Min: int64(lo), Max: int64(hi), Reserved: int64(hi-lo+1) - usable, Usable: usable}
-
-	r.PortExhaustion = PortExhaustion{Usable: max(usable, 0)}
-	if len(s.InUseByDestination) > 0 {
-		r.PortExhaustion = exhaustion(s.InUseByDestination[0], usable)
-	}
-
-	kf := catalog.FactsFor(s.KernelRelease)
-	reuse := sysctlInt(s.Sysctls, "tcp_tw_reuse", kf.ReuseDefault)
-	timestamps := sysctlInt(s.Sysctls, "tcp_timestamps", 1)
-	_, hasDelayKey := s.Sysctls["tcp_tw_reuse_delay"]
-	delay := kf.ReuseDelayFor(sysctlInt(s.Sysctls, "tcp_tw_reuse_delay", 0), hasDelayKey)
-	scope := kf.EffectiveReuse(reuse, timestamps)
-	reuseWorks := scope.Applies
-	rate := func(loopback bool) float64 {
-		return catalog.SustainableRate(usable, reuseWorks(loopback), delay.MaxMs)
-	}
-	r.RateWithoutReuse = catalog.SustainableRate(usable, false, 0)
-	r.MaxConnectionRatePerDestination = rate(false)
-	if reuseWorks(false) {
-		r.PortReuseCeiling = rate(false)
-	}
-	r.Reuse = scope.String()
-	r.ReuseDelay = delay.Rule
-	r.RateAssumptions = rateAssumptions(scope, delay, r.RateWithoutReuse, r.PortReuseCeiling, usable)
-	// rateText says the rate a destination can take, labelled.
-	rateText := func(loopback bool) string {
-		if reuseWorks(loopback) {
-			return fmt.Sprintf("port-reuse ceiling %s new connections/s, a theoretical figure; %s without reuse",
-				group(int64(rate(loopback))), group(int64(r.RateWithoutReuse)))
-		}
-		return fmt.Sprintf("sustainable rate %s new connections/s without reuse", group(int64(r.RateWithoutReuse)))
-	}
-	var worst *DestinationCount
-	if len(s.InUseByDestination) > 0 {
-		worst = &s.InUseByDestination[0]
-	}
-	if s.Sample != nil {
-		r.Rates = rates(s, kf, usable, worst, rate, reuseWorks, delay)
-	}
-
+	a := &analysis{s: s, r: r}
+	a.ephemeralPorts()
+	a.reuseAndRates()
 	r.TWBuckets = TWBuckets{Limit: sysctlInt(s.Sysctls, "tcp_max_tw_buckets", 0), Used: r.SockstatTW}
 	if r.TWBuckets.Limit > 0 {
 		r.TWBuckets.Ratio = float64(r.TWBuckets.Used) / float64(r.TWBuckets.Limit)
 	}
+	return a
+}
 
-	// Recommendations, most urgent first.
-	rec := func(format string, args ...any) {
-		r.Recommendations = append(r.Recommendations, fmt.Sprintf(format, args...))
+// ephemeralPorts sets the port range, the usable ports and the worst
+// destination's exhaustion.
+func (a *analysis) ephemeralPorts() {
+	s, r := a.s, a.r
+	a.lo, a.hi, a.rangeKnown = portRange(s.Sysctls["ip_local_port_range"])
+	a.reserved, _ = catalog.ParseKernelPortList(s.Sysctls["ip_local_reserved_ports"])
+	a.usable = catalog.UsablePorts(int64(a.lo), int64(a.hi), a.reserved)
+	r.EphemeralPorts = EphemeralPorts{Min: int64(a.lo), Max: int64(a.hi), Reserved: int64(a.hi-a.lo+1) - a.usable, Usable: a.usable}
+	r.PortExhaustion = PortExhaustion{Usable: max(a.usable, 0)}
+	if len(s.InUseByDestination) > 0 {
+		a.worst = &s.InUseByDestination[0]
+		r.PortExhaustion = exhaustion(*a.worst, a.usable)
 	}
+}
 
-	if rangeKnown && usable <= 0 {
-		rec("ip_local_reserved_ports (%s) covers all of ip_local_port_range (%d-%d): connect() without a bound port fails with EADDRNOTAVAIL; shrink the reserved list or widen ip_local_port_range",
-			catalog.FormatPortList(reserved), lo, hi)
+// reuseAndRates sets what TIME_WAIT reuse does on this kernel, the rate
+// figures and, for a sampled read, the measured rates.
+func (a *analysis) reuseAndRates() {
+	s, r := a.s, a.r
+	a.kf = catalog.FactsFor(s.KernelRelease)
+	a.reuse = sysctlInt(s.Sysctls, "tcp_tw_reuse", a.kf.ReuseDefault)
+	a.timestamps = sysctlInt(s.Sysctls, "tcp_timestamps", 1)
+	_, hasDelayKey := s.Sysctls["tcp_tw_reuse_delay"]
+	a.delay = a.kf.ReuseDelayFor(sysctlInt(s.Sysctls, "tcp_tw_reuse_delay", 0), hasDelayKey)
+	a.scope = a.kf.EffectiveReuse(a.reuse, a.timestamps)
+	r.RateWithoutReuse = catalog.SustainableRate(a.usable, false, 0)
+	r.MaxConnectionRatePerDestination = a.rate(false)
+	if a.reuseWorks(false) {
+		r.PortReuseCeiling = a.rate(false)
 	}
+	r.Reuse = a.scope.String()
+	r.ReuseDelay = a.delay.Rule
+	r.RateAssumptions = rateAssumptions(a.scope, a.delay, r.RateWithoutReuse, r.PortReuseCeiling, a.usable)
+	if s.Sample != nil {
+		r.Rates = rates(s, a.kf, a.usable, a.worst, a.rate, a.reuseWorks, a.delay)
+	}
+}
 
-	twTo := map[string]int64{}
-	for _, d := range s.TimeWaitByDestination {
-		twTo[hostPort(d.Address, d.Port)] = d.Count
+// reuseWorks says TIME_WAIT reuse applies to a (loopback or remote)
+// destination.
+func (a *analysis) reuseWorks(loopback bool) bool { return a.scope.Applies(loopback) }
+
+// rate is the rate of new connections a destination can take.
+func (a *analysis) rate(loopback bool) float64 {
+	return catalog.SustainableRate(a.usable, a.reuseWorks(loopback), a.delay.MaxMs)
+}
+
+// rateText says the rate a destination can take, labelled.
+func (a *analysis) rateText(loopback bool) string {
+	if a.reuseWorks(loopback) {
+		return fmt.Sprintf("port-reuse ceiling %s new connections/s, a theoretical figure; %s without reuse",
+			group(int64(a.rate(loopback))), group(int64(a.r.RateWithoutReuse)))
 	}
-	named := 0
-	for _, d := range s.InUseByDestination {
-		pe := exhaustion(d, usable)
-		if usable <= 0 || pe.Ratio < DestinationRatioThreshold || named == MaxNamedPerKind {
+	return fmt.Sprintf("sustainable rate %s new connections/s without reuse", group(int64(a.r.RateWithoutReuse)))
+}
+
+// namedDestinations are the destinations that get their own
+// recommendation: at least DestinationRatioThreshold of the usable ports,
+// at most MaxNamedPerKind.
+func (a *analysis) namedDestinations() []DestinationCount {
+	var out []DestinationCount
+	for _, d := range a.s.InUseByDestination {
+		pe := exhaustion(d, a.usable)
+		if a.usable <= 0 || pe.Ratio < DestinationRatioThreshold || len(out) == MaxNamedPerKind {
 			break // sorted by count: the rest are lower
 		}
-		named++
+		out = append(out, d)
+	}
+	return out
+}
+
+func reservedCoverRange(a *analysis) []string {
+	if !a.rangeKnown || a.usable > 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("ip_local_reserved_ports (%s) covers all of ip_local_port_range (%d-%d): connect() without a bound port fails with EADDRNOTAVAIL; shrink the reserved list or widen ip_local_port_range",
+		catalog.FormatPortList(a.reserved), a.lo, a.hi)}
+}
+
+func destinationsNearExhaustion(a *analysis) []string {
+	twTo := map[string]int64{}
+	for _, d := range a.s.TimeWaitByDestination {
+		twTo[hostPort(d.Address, d.Port)] = d.Count
+	}
+	var out []string
+	for i, d := range a.namedDestinations() {
 		loop := isLoopback(d.Address)
 		dst := hostPort(d.Address, d.Port)
 		evidence := fmt.Sprintf("%s holds %s of %s usable ephemeral ports (%d%%", dst,
-			group(d.Count), group(usable), percent(d.Count, usable))
+			group(d.Count), group(a.usable), percent(d.Count, a.usable))
 		if n, ok := twTo[dst]; ok {
 			evidence += fmt.Sprintf(", %s in TIME_WAIT", group(n))
 		}
-		evidence += "; " + rateText(loop) + ")"
+		evidence += "; " + a.rateText(loop) + ")"
 		var levers []string
 		switch {
-		case reuseWorks(loop):
+		case a.reuseWorks(loop):
 			evidence += fmt.Sprintf(" although TIME_WAIT reuse applies to it (tcp_tw_reuse = %d, %s on this kernel), "+
-				"so its TIME_WAIT ports can be taken over and the count alone does not mean connect() fails", reuse, scope)
-		case timestamps == 0:
+				"so its TIME_WAIT ports can be taken over and the count alone does not mean connect() fails", a.reuse, a.scope)
+		case a.timestamps == 0:
 			levers = append(levers, "enable tcp_timestamps and tcp_tw_reuse = 1")
 		default:
 			levers = append(levers, "enable tcp_tw_reuse = 1")
 		}
-		if named == 1 && r.Rates != nil {
-			evidence += measuredText(r.Rates, reuseWorks(loop))
+		if i == 0 && a.r.Rates != nil {
+			evidence += measuredText(a.r.Rates, a.reuseWorks(loop))
 		}
-		if hi-lo+1 < widestRange {
+		if a.hi-a.lo+1 < widestRange {
 			levers = append(levers, "widen ip_local_port_range")
 		}
 		levers = append(levers, "pool connections to it")
-		rec("%s: %s", evidence, orList(levers))
+		out = append(out, fmt.Sprintf("%s: %s", evidence, orList(levers)))
 	}
+	return out
+}
 
-	// A measured rate the worst destination cannot take, before its ports
-	// are full.
-	if rt := r.Rates; rt != nil && worst != nil && named == 0 && rt.SecondsToExhaustion >= 0 && usable > 0 {
-		rec("New outgoing connections run at %s/s (measured over %s s, all destinations), above the %s/s that %s can take (%s): if they all go there, its %s free ports run out in about %s s; pool connections or spread them over more destinations",
-			rateFmt(rt.NewOutgoing), secondsFmt(rt.Seconds), group(int64(rt.WorstSustainable)), hostPort(worst.Address, worst.Port),
-			rateText(isLoopback(worst.Address)), group(max(usable-worst.Count, 0)), secondsFmt(rt.SecondsToExhaustion))
+// measuredRateAboveWorst: a measured rate the worst destination cannot
+// take, before its ports are full.
+func measuredRateAboveWorst(a *analysis) []string {
+	rt, worst := a.r.Rates, a.worst
+	if rt == nil || worst == nil || len(a.namedDestinations()) > 0 || rt.SecondsToExhaustion < 0 || a.usable <= 0 {
+		return nil
 	}
+	return []string{fmt.Sprintf("New outgoing connections run at %s/s (measured over %s s, all destinations), above the %s/s that %s can take (%s): if they all go there, its %s free ports run out in about %s s; pool connections or spread them over more destinations",
+		rateFmt(rt.NewOutgoing), secondsFmt(rt.Seconds), group(int64(rt.WorstSustainable)), hostPort(worst.Address, worst.Port),
+		a.rateText(isLoopback(worst.Address)), group(max(a.usable-worst.Count, 0)), secondsFmt(rt.SecondsToExhaustion))}
+}
 
-	named = 0
-	for _, p := range s.TimeWaitByLocalPort {
-		if p.Count < ServerTimeWaitThreshold || named == MaxNamedPerKind {
+func serverSideTimeWait(a *analysis) []string {
+	var out []string
+	for _, p := range a.s.TimeWaitByLocalPort {
+		if p.Count < ServerTimeWaitThreshold || len(out) == MaxNamedPerKind {
 			break
 		}
-		named++
 		where := "a listening port"
-		if !catalog.PortListContains(s.Listening, p.Port) {
+		if !catalog.PortListContains(a.s.Listening, p.Port) {
 			where = "not a listening port now"
 		}
-		rec("Local port %d (%s) has %s TIME_WAIT sockets from connections this host closed first (server side): they cost memory, not ephemeral ports; let clients close first or use keep-alive",
-			p.Port, where, group(p.Count))
+		out = append(out, fmt.Sprintf("Local port %d (%s) has %s TIME_WAIT sockets from connections this host closed first (server side): they cost memory, not ephemeral ports; let clients close first or use keep-alive",
+			p.Port, where, group(p.Count)))
 	}
+	return out
+}
 
+func twBucketsFull(a *analysis) []string {
+	s, r := a.s, a.r
 	overflow, hasOverflow := s.Counters.Get("TcpExt", "TCPTimeWaitOverflow")
 	limit := "tcp_max_tw_buckets"
 	if r.TWBuckets.Limit > 0 || s.Sysctls["tcp_max_tw_buckets"] != "" {
@@ -307,42 +384,50 @@ func Analyze(s *Snapshot) *Report {
 	switch {
 	case r.Rates != nil && r.Rates.OverflowDelta > 0:
 		// A rising counter: the rate is the evidence.
-		rec("TCPTimeWaitOverflow grew by %s in %s s (%s/s): closing sockets are skipping TIME_WAIT now, because %s is full (%s TIME_WAIT and orphaned FIN_WAIT2 sockets) or a timewait socket could not be allocated; existing TIME_WAIT sockets are not cleared. Raise tcp_max_tw_buckets or pool connections so fewer close",
-			group(r.Rates.OverflowDelta), secondsFmt(r.Rates.Seconds), rateFmt(r.Rates.Overflows), limit, group(r.TWBuckets.Used))
+		return []string{fmt.Sprintf("TCPTimeWaitOverflow grew by %s in %s s (%s/s): closing sockets are skipping TIME_WAIT now, because %s is full (%s TIME_WAIT and orphaned FIN_WAIT2 sockets) or a timewait socket could not be allocated; existing TIME_WAIT sockets are not cleared. Raise tcp_max_tw_buckets or pool connections so fewer close",
+			group(r.Rates.OverflowDelta), secondsFmt(r.Rates.Seconds), rateFmt(r.Rates.Overflows), limit, group(r.TWBuckets.Used))}
 	case full:
 		text := fmt.Sprintf("%s TIME_WAIT and orphaned FIN_WAIT2 sockets fill %d%% of %s: at the limit, closing sockets skip TIME_WAIT (existing ones are not cleared)",
 			group(r.TWBuckets.Used), percent(r.TWBuckets.Used, r.TWBuckets.Limit), limit)
 		if hasOverflow && overflow > 0 && r.Rates == nil {
 			text += fmt.Sprintf(", and TCPTimeWaitOverflow is %s since boot (it also counts failed allocations, under whatever limit was set then; read with sample_seconds to see whether it still grows)", group(overflow))
 		}
-		rec("%s; raise tcp_max_tw_buckets or pool connections so fewer close", text)
+		return []string{fmt.Sprintf("%s; raise tcp_max_tw_buckets or pool connections so fewer close", text)}
 	}
+	return nil
+}
 
-	if timestamps == 0 && s.Sysctls["tcp_timestamps"] != "" {
-		loopTW := false
-		for _, d := range s.TimeWaitByDestination {
-			loopTW = loopTW || isLoopback(d.Address)
-		}
-		switch kf.ReuseScope(reuse) {
-		case catalog.ReuseAll:
-			rec("tcp_tw_reuse = %d has no effect because tcp_timestamps = 0: set tcp_timestamps = 1 for TIME_WAIT reuse to work", reuse)
-		case catalog.ReuseLoopback:
-			if loopTW {
-				rec("tcp_tw_reuse = 2 (loopback only) has no effect on the loopback TIME_WAIT here because tcp_timestamps = 0: set tcp_timestamps = 1")
+func reuseWithoutTimestamps(a *analysis) []string {
+	if a.timestamps != 0 || a.s.Sysctls["tcp_timestamps"] == "" {
+		return nil
+	}
+	switch a.kf.ReuseScope(a.reuse) {
+	case catalog.ReuseAll:
+		return []string{fmt.Sprintf("tcp_tw_reuse = %d has no effect because tcp_timestamps = 0: set tcp_timestamps = 1 for TIME_WAIT reuse to work", a.reuse)}
+	case catalog.ReuseLoopback:
+		for _, d := range a.s.TimeWaitByDestination {
+			if isLoopback(d.Address) {
+				return []string{"tcp_tw_reuse = 2 (loopback only) has no effect on the loopback TIME_WAIT here because tcp_timestamps = 0: set tcp_timestamps = 1"}
 			}
 		}
 	}
+	return nil
+}
 
-	if reuse == 2 && kf.Known && kf.ReuseScope(2) == catalog.ReuseAll {
-		rec("tcp_tw_reuse = 2 on Linux %s reuses TIME_WAIT ports for every destination, not only loopback (loopback only needs Linux %s or later): set 1 if that is intended, 0 to turn reuse off",
-			kf.Release, catalog.ReuseLoopbackSince)
+func reuseTwoIsGlobal(a *analysis) []string {
+	if a.reuse != 2 || !a.kf.Known || a.kf.ReuseScope(2) != catalog.ReuseAll {
+		return nil
 	}
+	return []string{fmt.Sprintf("tcp_tw_reuse = 2 on Linux %s reuses TIME_WAIT ports for every destination, not only loopback (loopback only needs Linux %s or later): set 1 if that is intended, 0 to turn reuse off",
+		a.kf.Release, catalog.ReuseLoopbackSince)}
+}
 
-	if sysctlInt(s.Sysctls, "tcp_tw_recycle", 0) != 0 {
-		rec("tcp_tw_recycle = %s drops connections from clients behind NAT (the key was removed in Linux 4.12): set it to 0 and use tcp_tw_reuse = 1 instead",
-			s.Sysctls["tcp_tw_recycle"])
+func recycleOn(a *analysis) []string {
+	if sysctlInt(a.s.Sysctls, "tcp_tw_recycle", 0) == 0 {
+		return nil
 	}
-	return r
+	return []string{fmt.Sprintf("tcp_tw_recycle = %s drops connections from clients behind NAT (the key was removed in Linux 4.12): set it to 0 and use tcp_tw_reuse = 1 instead",
+		a.s.Sysctls["tcp_tw_recycle"])}
 }
 
 func exhaustion(d DestinationCount, usable int64) PortExhaustion {

@@ -15,8 +15,8 @@ import (
 // destinations, one fifth server-side on port 80, plus two listeners.
 func manyTimeWait(n int) []procnet.Socket {
 	s := []procnet.Socket{
-		sock("LISTEN", "0.0.0.0:80", "0.0.0.0:0"),
-		sock("LISTEN", "0.0.0.0:22", "0.0.0.0:0"),
+		listener("0.0.0.0:80", "0.0.0.0:0"),
+		listener("0.0.0.0:22", "0.0.0.0:0"),
 	}
 	for i := 0; i < n; i++ {
 		if i%5 == 4 {

@@ -16,7 +16,7 @@ const goldenScale = 40
 // TestCaptureGolden regenerates the golden files from this machine's kernel:
 // testdata/root (a fake root for stats.sh) and ../procnet/testdata (parser
 // goldens), from the churn scenario in a fresh namespace, plus the host's own
-// files. Run: TCPSTATS_CAPTURE=1 go test -run TestCaptureGolden ./internal/tcpstats
+// files. Run it with TCPSTATS_CAPTURE=1 go test -run TestCaptureGolden ./internal/tcpstats.
 func TestCaptureGolden(t *testing.T) {
 	if os.Getenv("TCPSTATS_CAPTURE") != "1" {
 		t.Skip("set TCPSTATS_CAPTURE=1 to regenerate golden files")

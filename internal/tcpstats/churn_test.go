@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 // The churn scenario. TestHelperChurn runs it inside a network namespace
@@ -249,11 +250,12 @@ var nsSeq atomic.Int64
 // requireNetns skips unless the test can create network namespaces.
 func requireNetns(t testing.TB) {
 	t.Helper()
+	testenv.SkipShort(t)
 	if os.Geteuid() != 0 {
-		lab.Unavailable(t, "needs root to create a network namespace")
+		testenv.Unavailable(t, "needs root to create a network namespace")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		lab.Unavailable(t, "needs iproute2's ip")
+		testenv.Unavailable(t, "needs iproute2's ip")
 	}
 }
 

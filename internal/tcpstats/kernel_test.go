@@ -143,7 +143,7 @@ func TestExhaustionSeconds(t *testing.T) {
 // same run (dash and busybox, fake root: equal readings, so zero rates) and
 // Decode makes the first reading the Sample.
 func TestScriptSample(t *testing.T) {
-	root := absTestdata(t, "root")
+	root := testdataRoot(t)
 	for _, sh := range shells(t) {
 		t.Run(sh.name, func(t *testing.T) {
 			r := &localRunner{sh: sh, root: root}

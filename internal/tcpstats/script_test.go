@@ -21,6 +21,7 @@ import (
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -32,26 +33,14 @@ type shellVariant struct {
 	path string   // PATH for the script; "" keeps ours
 }
 
-// shells returns dash with the system tools (mawk, GNU coreutils, ss) and
-// busybox sh with only busybox applets on PATH (busybox awk, sort, od; no
-// ss). Missing shells are skipped.
+// shells are testenv.Shells: dash with the system tools (mawk, GNU
+// coreutils, ss), busybox sh with only busybox applets on PATH (busybox
+// awk, sort, od; no ss) and bash --posix.
 func shells(t testing.TB) []shellVariant {
 	t.Helper()
 	var out []shellVariant
-	if p, err := exec.LookPath("dash"); err == nil {
-		out = append(out, shellVariant{name: "dash", argv: []string{p, "-c"}})
-	}
-	if bb, err := exec.LookPath("busybox"); err == nil {
-		dir := t.TempDir()
-		for _, app := range []string{"awk", "sort", "cat", "tr", "od", "uname", "head", "sleep", "date"} {
-			if err := os.Symlink(bb, filepath.Join(dir, app)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out = append(out, shellVariant{name: "busybox", argv: []string{bb, "sh", "-c"}, path: dir})
-	}
-	if len(out) == 0 {
-		t.Skip("neither dash nor busybox is installed")
+	for _, sh := range testenv.Shells(t) {
+		out = append(out, shellVariant{name: sh.Name, argv: append(slices.Clone(sh.Argv), "-c"), path: sh.PATH})
 	}
 	return out
 }
@@ -112,9 +101,10 @@ func runScript(t *testing.T, r *localRunner, in Input) *sshx.Result {
 	return res
 }
 
-func absTestdata(t *testing.T, name string) string {
+// testdataRoot is the absolute path of testdata/root, the fake root.
+func testdataRoot(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("testdata", name))
+	p, err := filepath.Abs(filepath.Join("testdata", "root"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +115,7 @@ func absTestdata(t *testing.T, name string) string {
 // golden /proc of the captured namespace: identical output, equal to the
 // golden file (go test -run TestScriptFakeRootGolden -update rewrites it).
 func TestScriptFakeRootGolden(t *testing.T) {
-	root := absTestdata(t, "root")
+	root := testdataRoot(t)
 	golden := filepath.Join("testdata", "root.golden")
 	for i, sh := range shells(t) {
 		t.Run(sh.name, func(t *testing.T) {
@@ -149,7 +139,7 @@ func TestScriptFakeRootGolden(t *testing.T) {
 // TestScriptGoldenValues pins the figures of the captured scenario (scale
 // 40, reserved 50000-50010; see churn_test.go), through Decode.
 func TestScriptGoldenValues(t *testing.T) {
-	root := absTestdata(t, "root")
+	root := testdataRoot(t)
 	for _, sh := range shells(t) {
 		t.Run(sh.name, func(t *testing.T) {
 			s, err := DecodeResult(runScript(t, &localRunner{sh: sh, root: root}, Input{Top: 10}))
@@ -353,8 +343,9 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func sock(state, local, remote string) procnet.Socket {
-	return procnet.Socket{State: state, Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote)}
+// listener is a LISTEN socket on local.
+func listener(local, remote string) procnet.Socket {
+	return procnet.Socket{State: "LISTEN", Local: netip.MustParseAddrPort(local), Remote: netip.MustParseAddrPort(remote)}
 }
 
 // synthetic is a socket set exercising the awk decoder: IPv6 zero-run
@@ -362,9 +353,9 @@ func sock(state, local, remote string) procnet.Socket {
 // range, a narrow range, and ports at its edges.
 func synthetic() []procnet.Socket {
 	s := []procnet.Socket{
-		sock("LISTEN", "0.0.0.0:22", "0.0.0.0:0"),
-		sock("LISTEN", "[::]:20500", "[::]:0"), // listening inside the range
-		sock("LISTEN", "127.0.0.1:6379", "0.0.0.0:0"),
+		listener("0.0.0.0:22", "0.0.0.0:0"),
+		listener("[::]:20500", "[::]:0"), // listening inside the range
+		listener("127.0.0.1:6379", "0.0.0.0:0"),
 	}
 	// add n sockets; the local port counts up (client side)…
 	add := func(n int, state, local, remote string) {
@@ -415,7 +406,7 @@ var syntheticSysctls = map[string]string{
 // the same /proc files, for the captured namespace and for a synthetic set
 // in both byte orders, under dash and busybox.
 func TestScriptMatchesGoReference(t *testing.T) {
-	golden := absTestdata(t, "root")
+	golden := testdataRoot(t)
 	reserved, _ := catalog.ParseKernelPortList(goldenReserved)
 	cases := []struct {
 		name     string
@@ -494,7 +485,7 @@ func TestScriptTopCut(t *testing.T) {
 }
 
 func TestScriptBadInput(t *testing.T) {
-	root := absTestdata(t, "root")
+	root := testdataRoot(t)
 	for _, sh := range shells(t) {
 		for _, in := range []string{"top x\n", "top 1001\n", "top 99999999999999999999\n", "nss 2\n", "endian middle\n", "rm -rf /\n", "top 5\n$(reboot)\n"} {
 			r := &localRunner{sh: sh, root: root}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/lab"
+	"github.com/tcptune/terraform-provider-tcp/internal/labtest"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 	"github.com/tcptune/terraform-provider-tcp/internal/tcpstats"
 )
@@ -28,7 +29,7 @@ func BenchmarkStatsOverSSH(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("TCPSTATS_BENCH_TW")); err == nil && v > 0 {
 		n = v
 	}
-	f := lab.StartT(b, lab.Options{Hosts: 1})
+	f := labtest.StartT(b, lab.Options{Hosts: 1})
 	h := f.Hosts[0]
 	// Enough ephemeral ports for n client-side TIME_WAIT sockets over two
 	// destinations (each destination can hold one socket per port).

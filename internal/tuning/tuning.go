@@ -174,13 +174,9 @@ func Apply(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, prio
 		Writes:      Writes(spec.Desired),
 		PersistPath: spec.PersistPath,
 	}
-	removed := map[string]string{}
+	removed := removedKeys(spec, prior)
 	if prior != nil {
-		for _, k := range slices.Sorted(maps.Keys(prior.Desired)) {
-			if _, still := spec.Desired[k]; still {
-				continue
-			}
-			removed[k] = prior.Desired[k]
+		for _, k := range slices.Sorted(maps.Keys(removed)) {
 			if orig, ok := prior.Originals[k]; ok {
 				req.Release = append(req.Release, WriteFor(k, orig))
 			}
@@ -197,20 +193,50 @@ func Apply(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, prio
 	}
 	res, err := hostops.Apply(ctx, r, t, req)
 	if err != nil {
-		f := &Failure{Err: err, Unknown: OutcomeUnknown(err)}
-		if f.Unknown {
-			keep := Prior{Spec: spec, Originals: originals}
-			keep.Desired = maps.Clone(spec.Desired)
-			for k, v := range removed {
-				keep.Desired[k] = v
-				if o, ok := prior.Originals[k]; ok {
-					keep.Originals[k] = o
-				}
-			}
-			f.Keep = &keep
-		}
-		return nil, f
+		return nil, applyFailure(err, spec, prior, originals, removed)
 	}
+	return applied(res, spec, facts, originals), nil
+}
+
+// removedKeys are the keys prior managed that spec does not, with prior's
+// desired values.
+func removedKeys(spec Spec, prior *Prior) map[string]string {
+	removed := map[string]string{}
+	if prior == nil {
+		return removed
+	}
+	for k, v := range prior.Desired {
+		if _, still := spec.Desired[k]; !still {
+			removed[k] = v
+		}
+	}
+	return removed
+}
+
+// applyFailure is a failed Apply's error. When the outcome is unknown it
+// keeps what state must hold on to: spec, and the removed keys with their
+// originals, as the host may have any of them.
+func applyFailure(err error, spec Spec, prior *Prior, originals, removed map[string]string) *Failure {
+	f := &Failure{Err: err, Unknown: OutcomeUnknown(err)}
+	if !f.Unknown {
+		return f
+	}
+	keep := Prior{Spec: spec, Originals: originals}
+	keep.Desired = maps.Clone(spec.Desired)
+	for k, v := range removed {
+		keep.Desired[k] = v
+		if o, ok := prior.Originals[k]; ok {
+			keep.Originals[k] = o
+		}
+	}
+	f.Keep = &keep
+	return f
+}
+
+// applied is a successful Apply's result: the host record's originals of
+// spec's keys, canonical (originals' value where the record's does not
+// parse).
+func applied(res *hostops.ApplyResult, spec Spec, facts *hostops.ReadResult, originals map[string]string) *Applied {
 	out := &Applied{Originals: map[string]string{}, Wrote: res.Wrote, Released: res.Released, RecordKept: res.RecordKept}
 	if facts != nil {
 		out.KernelRelease = facts.KernelRelease
@@ -226,7 +252,7 @@ func Apply(ctx context.Context, r hostops.Runner, t sshx.Target, spec Spec, prio
 		}
 		out.Originals[k] = c
 	}
-	return out, nil
+	return out
 }
 
 // Delete gives every key of the resource back (the host record's originals,
