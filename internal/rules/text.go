@@ -410,6 +410,14 @@ func keyReadOnly(k string, f HostFacts) Finding {
 			"Key", k, "Kernel", kernelText(f.KernelRelease)))
 }
 
+// destroyHint ends the findings about a key another resource holds: they
+// come from planning a create, and Terraform plans every resource in the
+// configuration before a destroy, so they also stop the destroy of a state
+// whose apply they refused (that state keeps an empty entry for it).
+const destroyHint = " If this appears in terraform destroy and this resource was never created (its apply " +
+	"was refused), run terraform destroy -refresh=false: Terraform's refresh before a destroy plans " +
+	"every resource of the configuration, this one included."
+
 // OwnedByAnother is the finding for a key the host's record gives to
 // another resource (also worded for the apply that finds it so).
 func OwnedByAnother(k, owner string) Finding {
@@ -423,7 +431,7 @@ func ownedByAnother(k, owner string) Finding {
 			"manage it in that resource, or destroy that resource first. If no state has that resource "+
 			"any more (its state was lost), bring it back with terraform import ADDRESS "+
 			"'user@host:port/%s', then destroy it or remove the setting there: its original value is "+
-			"restored from the host's record.", hostops.RecordPath, owner, k, owner),
+			"restored from the host's record."+destroyHint, hostops.RecordPath, owner, k, owner),
 			"Key", k, "Owner", owner))
 }
 
@@ -480,7 +488,7 @@ func managedConflict(k string, f SysctlFile) Finding {
 	return errorAt(pathForKey(k), "Two tcp_tuning Resources Manage the Same Key",
 		detail(fmt.Sprintf("%s was written by another tcp_tuning resource and also sets %s. Two "+
 			"resources that manage one key on a host overwrite each other's value and restore "+
-			"each other's originals on destroy. Manage each key in one resource only.", f.Path, k),
+			"each other's originals on destroy. Manage each key in one resource only."+destroyHint, f.Path, k),
 			"Key", k, "File", f.Path, "Resource name", name))
 }
 
