@@ -139,3 +139,16 @@ func parsePort(s string) (int64, error) {
 	}
 	return v, nil
 }
+
+// DefaultPortRange is the kernel's default ip_local_port_range: the
+// catalogue row's Default, parsed.
+var DefaultPortRange = func() PortRange {
+	for _, row := range table {
+		if row.Key == "net.ipv4.ip_local_port_range" {
+			if r, err := ParsePortRange(row.Default); err == nil {
+				return r
+			}
+		}
+	}
+	panic("catalog: ip_local_port_range has no default port range")
+}()

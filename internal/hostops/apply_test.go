@@ -258,7 +258,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 				if tc.oldFile != nil {
 					want = []string{"90-tcp-tuning.conf"}
 				}
-				if es := dirEntries(t, filepath.Dir(file)); !slices.Equal(es, want) && !(len(es) == 0 && len(want) == 0) {
+				if es := dirEntries(t, filepath.Dir(file)); !slices.Equal(es, want) && (len(es) != 0 || len(want) != 0) {
 					t.Errorf("sysctl.d holds %v, want %v", es, want)
 				}
 			})
@@ -271,8 +271,8 @@ func TestApplySymlinkPersistPath(t *testing.T) {
 		t.Run(target, func(t *testing.T) {
 			forShells(t, func(t *testing.T, sc shellCase) {
 				root := fakeRoot(t)
-				real := filepath.Join(root, "srv/conf/tcp.conf")
-				writeFile(t, real, "old\n")
+				linked := filepath.Join(root, "srv/conf/tcp.conf")
+				writeFile(t, linked, "old\n")
 				link := filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf")
 				if err := os.Symlink(target, link); err != nil {
 					t.Fatal(err)
@@ -289,10 +289,10 @@ func TestApplySymlinkPersistPath(t *testing.T) {
 				if dest, err := os.Readlink(link); err != nil || dest != target {
 					t.Errorf("link = %q, %v; want it kept pointing to %q", dest, err, target)
 				}
-				if b := readFile(t, real); b != content {
+				if b := readFile(t, linked); b != content {
 					t.Errorf("target = %q, want %q", b, content)
 				}
-				if es := dirEntries(t, filepath.Dir(real)); !slices.Equal(es, []string{"tcp.conf"}) {
+				if es := dirEntries(t, filepath.Dir(linked)); !slices.Equal(es, []string{"tcp.conf"}) {
 					t.Errorf("target dir holds %v", es)
 				}
 
@@ -307,7 +307,7 @@ func TestApplySymlinkPersistPath(t *testing.T) {
 				if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 					t.Errorf("persist path is no longer a symlink")
 				}
-				if b := readFile(t, real); b != content {
+				if b := readFile(t, linked); b != content {
 					t.Errorf("target after rollback = %q, want %q", b, content)
 				}
 			})

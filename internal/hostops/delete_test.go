@@ -62,8 +62,8 @@ func TestDelete(t *testing.T) {
 func TestDeleteSymlinkRemovesLinkOnly(t *testing.T) {
 	forShells(t, func(t *testing.T, sc shellCase) {
 		root := fakeRoot(t)
-		real := filepath.Join(root, "srv/tcp.conf")
-		writeFile(t, real, "x\n")
+		linked := filepath.Join(root, "srv/tcp.conf")
+		writeFile(t, linked, "x\n")
 		link := filepath.Join(root, "etc/sysctl.d/90-tcp-tuning.conf")
 		if err := os.Symlink("../../srv/tcp.conf", link); err != nil {
 			t.Fatal(err)
@@ -72,8 +72,8 @@ func TestDeleteSymlinkRemovesLinkOnly(t *testing.T) {
 		if err != nil || !got.FileRemoved {
 			t.Fatalf("Delete = %+v, %v", got, err)
 		}
-		if exists(link) || !exists(real) {
-			t.Errorf("link exists %v, target exists %v; want link gone, target kept", exists(link), exists(real))
+		if exists(link) || !exists(linked) {
+			t.Errorf("link exists %v, target exists %v; want link gone, target kept", exists(link), exists(linked))
 		}
 	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -13,27 +12,8 @@ import (
 	"unsafe"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
-
-// busyboxBin is a directory of busybox applet links, so that the busybox
-// shell also uses busybox's cat, dd, mv, awk ... as on Alpine.
-var busyboxBin string
-
-func TestMain(m *testing.M) {
-	code := func() int {
-		if bb, err := exec.LookPath("busybox"); err == nil {
-			dir, err := os.MkdirTemp("", "hostops-busybox-")
-			if err == nil {
-				defer os.RemoveAll(dir)
-				if exec.Command(bb, "--install", "-s", dir).Run() == nil {
-					busyboxBin = dir
-				}
-			}
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
-}
 
 // shellCase is one shell the scripts must run under.
 type shellCase struct {
@@ -42,39 +22,17 @@ type shellCase struct {
 	env   []string
 }
 
-// shells are the shells the scripts must run under: dash (Debian's
-// /bin/sh), busybox sh with busybox's applets (Alpine) and bash --posix
-// (RHEL's /bin/sh). A missing one is skipped with its reason, and is fatal
-// under TCP_REQUIRE_LAB=1, where a test run must cover all three.
+// shells are testenv.Shells (dash, busybox sh with only its applets,
+// bash --posix) as this package's tests use them.
 func shells(t *testing.T) []shellCase {
 	t.Helper()
 	var out []shellCase
-	var missing []string
-	if _, err := exec.LookPath("dash"); err == nil {
-		out = append(out, shellCase{name: "dash", shell: "dash"})
-	} else {
-		missing = append(missing, "dash is not installed")
-	}
-	if bb, err := exec.LookPath("busybox"); err != nil {
-		missing = append(missing, "busybox is not installed")
-	} else if busyboxBin == "" {
-		missing = append(missing, "busybox --install -s failed, so there are no busybox applets")
-	} else {
-		out = append(out, shellCase{name: "busybox", shell: bb + " sh", env: []string{"PATH=" + busyboxBin}})
-	}
-	if bash, err := exec.LookPath("bash"); err == nil {
-		out = append(out, shellCase{name: "bash", shell: bash + " --posix"})
-	} else {
-		missing = append(missing, "bash is not installed")
-	}
-	if len(missing) > 0 {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" {
-			t.Fatalf("TCP_REQUIRE_LAB=1 but the scripts cannot be tested under every shell: %s", strings.Join(missing, "; "))
+	for _, sh := range testenv.Shells(t) {
+		sc := shellCase{name: sh.Name, shell: strings.Join(sh.Argv, " ")}
+		if sh.PATH != "" {
+			sc.env = []string{"PATH=" + sh.PATH}
 		}
-		t.Logf("not tested under every shell: %s", strings.Join(missing, "; "))
-	}
-	if len(out) == 0 {
-		t.Skip("no shell to test the scripts with: " + strings.Join(missing, "; "))
+		out = append(out, sc)
 	}
 	return out
 }
@@ -273,7 +231,10 @@ func stat(t *testing.T, p string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := fi.Sys().(*syscall.Stat_t)
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		t.Fatalf("%s: no stat_t", p)
+	}
 	return fmt.Sprintf("ino=%d mtime=%s", st.Ino, fi.ModTime().Format(time.RFC3339Nano))
 }
 

@@ -10,19 +10,18 @@
 package hostops
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 )
 
-// Runner runs one script on one host with stdin as its input. *sshx.Pool
-// satisfies it; LocalRunner runs scripts on this machine.
-type Runner interface {
-	Run(ctx context.Context, t sshx.Target, s sshx.Script, stdin []byte) (*sshx.Result, error)
-}
+// Runner runs one script on one host (hostscript.Runner).
+type Runner = hostscript.Runner
+
+// LocalRunner runs the scripts on this machine against fake roots (tests).
+type LocalRunner = hostscript.LocalRunner
 
 // DefaultMarker is the first line of every file RenderFile writes with it;
 // Read reports a file whose first line equals the marker as Managed.
@@ -57,7 +56,7 @@ type SysctlFile struct {
 	Content string
 }
 
-// The host's own record and lock (see scripts/lib.sh). Both live beside the
+// The host's own record and lock (see scripts/record.sh). Both live beside the
 // persisted files, so a test host's /etc/netns bind mount isolates them;
 // neither name ends in .conf, so no sysctl loader reads them.
 const (
@@ -212,30 +211,8 @@ func (e *WriteError) Error() string {
 
 // ProtocolError means the script's output could not be understood or was
 // cut short (no end marker): the outcome on the host is unknown.
-type ProtocolError struct {
-	Script     string
-	Reason     string
-	ExitStatus int
-	Stderr     string // last part of stderr, for diagnostics
-}
-
-func (e *ProtocolError) Error() string {
-	s := fmt.Sprintf("%s: unreadable script output (%s), exit status %d; the outcome on the host is unknown", e.Script, e.Reason, e.ExitStatus)
-	if e.Stderr != "" {
-		s += ": " + e.Stderr
-	}
-	return s
-}
+type ProtocolError = hostscript.ProtocolError
 
 // ScriptError is a structured "error <code> <message>" from a script that
-// stopped before changing anything (code "input": rejected input, "tmp":
-// no temporary directory, "awk": a file could not be parsed).
-type ScriptError struct {
-	Script  string
-	Code    string
-	Message string
-}
-
-func (e *ScriptError) Error() string {
-	return fmt.Sprintf("%s: %s error: %s", e.Script, e.Code, e.Message)
-}
+// stopped before changing anything.
+type ScriptError = hostscript.ScriptError

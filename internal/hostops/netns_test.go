@@ -9,21 +9,25 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
 )
 
 // TestRealKernelNetns runs the scripts against the real kernel's
 // /proc/sys inside a throwaway network namespace (net.* keys only), with
-// /etc under a temp dir. Skipped unless root with iproute2.
+// /etc under a temp dir. Not under -short (no network namespaces); a
+// machine without root or iproute2 skips it (fails under TCP_REQUIRE_LAB=1).
 func TestRealKernelNetns(t *testing.T) {
+	testenv.SkipShort(t)
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		testenv.Unavailable(t, "needs root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs iproute2 (ip)")
+		testenv.Unavailable(t, "needs iproute2 (ip)")
 	}
 	name := fmt.Sprintf("hops-%d-%d", os.Getpid(), time.Now().UnixNano()%1000000)
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("ip netns add: %v: %s", err, out)
+		testenv.Unavailable(t, "ip netns add: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {

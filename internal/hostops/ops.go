@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
@@ -15,183 +16,7 @@ import (
 // sysctl.d file. It changes nothing on the host. Transport errors are
 // returned unchanged.
 func Read(ctx context.Context, r Runner, t sshx.Target, req ReadRequest) (*ReadResult, error) {
-	in, err := encodeRead(req)
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.Run(ctx, t, ReadScript, in)
-	if err != nil {
-		return nil, err
-	}
-	return parseRead(ReadScript.Name, req, res)
-}
-
-func parseRead(script string, req ReadRequest, res *sshx.Result) (*ReadResult, error) {
-	recs, ok, err := parseRecords(script, res)
-	if err != nil {
-		return nil, err
-	}
-	if err := scriptError(script, recs); err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, &ProtocolError{Script: script, Reason: "end error without an error record", ExitStatus: res.ExitStatus, Stderr: tail(res.Stderr, 500)}
-	}
-	perr := func(reason string) error {
-		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus}
-	}
-	out := &ReadResult{Keys: map[string]KeyState{}, UID: -1}
-	if req.Facts {
-		out.UnprivilegedPortStart = 1024
-	}
-	var cur *SysctlFile // file block being filled
-	var content strings.Builder
-	var persistFile SysctlFile
-	inPersist := false
-	closeFile := func() {
-		if cur == nil {
-			return
-		}
-		if inPersist {
-			cur.Content = content.String()
-			f := *cur
-			out.File = &f
-		} else {
-			out.SysctlFiles = append(out.SysctlFiles, *cur)
-		}
-		cur = nil
-		inPersist = false
-	}
-	seenPorts := map[int64]bool{}
-	for _, rec := range recs {
-		switch rec.op {
-		case "kernel":
-			out.KernelRelease = rec.rest
-		case "key":
-			k, st := rec.field()
-			if !ValidKey(k) {
-				return nil, perr("bad key record")
-			}
-			var ks KeyState
-			switch {
-			case st == "absent":
-			case len(st) >= 2 && (st[0] == 'r' || st[0] == '-') && (st[1] == 'w' || st[1] == '-') && (len(st) == 2 || st[2] == ' '):
-				ks.Exists = true
-				ks.Readable = st[0] == 'r'
-				ks.Writable = st[1] == 'w'
-				if ks.Readable {
-					if len(st) < 3 {
-						return nil, perr("key record without a value")
-					}
-					ks.Value = st[3:]
-				}
-			default:
-				return nil, perr("bad key state " + strconv.Quote(st))
-			}
-			out.Keys[k] = ks
-		case "file":
-			closeFile()
-			role, p := rec.field()
-			if p == "" {
-				return nil, perr("file record without a path")
-			}
-			switch role {
-			case "persist":
-				inPersist = true
-				persistFile = SysctlFile{}
-				cur = &persistFile
-				content.Reset()
-			case "conf":
-				cur = &SysctlFile{}
-			default:
-				return nil, perr("bad file role " + strconv.Quote(role))
-			}
-			cur.Path = p
-			cur.Values = map[string]string{}
-		case "link", "missing", "managed", "name", "val":
-			if cur == nil {
-				return nil, perr(rec.op + " record outside a file block")
-			}
-			switch rec.op {
-			case "link":
-				cur.Target = rec.rest
-			case "missing":
-				cur.Missing = true
-			case "managed":
-				cur.Managed = true
-			case "name":
-				cur.Name = rec.rest
-			case "val":
-				k, v := rec.field()
-				if !ValidKey(k) {
-					return nil, perr("bad val record")
-				}
-				cur.Values[k] = v
-			}
-		case "line", "noeol":
-			if cur == nil || !inPersist {
-				return nil, perr(rec.op + " record outside the persisted file")
-			}
-			if rec.op == "line" {
-				content.WriteString(rec.rest)
-				content.WriteByte('\n')
-			} else {
-				s := strings.TrimSuffix(content.String(), "\n")
-				content.Reset()
-				content.WriteString(s)
-			}
-		case "uid":
-			closeFile()
-			n, err := strconv.Atoi(rec.rest)
-			if err != nil {
-				return nil, perr("bad uid record")
-			}
-			out.UID = n
-		case "procro":
-			closeFile()
-			out.ProcReadOnly = true
-		case "own":
-			closeFile()
-			k, rest := rec.field()
-			owner, v, _ := strings.Cut(rest, " ")
-			if !ValidKey(k) || !ValidOwner(owner) {
-				return nil, perr("bad own record")
-			}
-			out.Record = append(out.Record, RecordEntry{Key: k, Owner: owner, Value: v})
-		case "nofile":
-			closeFile()
-		case "unpriv":
-			closeFile()
-			n, err := strconv.ParseInt(strings.TrimSpace(rec.rest), 10, 64)
-			if err != nil {
-				return nil, perr("bad unpriv record")
-			}
-			out.UnprivilegedPortStart = n
-		case "listen":
-			closeFile()
-			n, err := strconv.ParseInt(rec.rest, 10, 64)
-			if err != nil || n < 0 || n > 65535 {
-				return nil, perr("bad listen record")
-			}
-			if !seenPorts[n] {
-				seenPorts[n] = true
-				out.ListeningPorts = append(out.ListeningPorts, n)
-			}
-		default:
-			return nil, perr("unknown record " + strconv.Quote(rec.op))
-		}
-	}
-	closeFile()
-	slices.Sort(out.ListeningPorts)
-	for _, k := range req.Keys {
-		if _, ok := out.Keys[k]; !ok {
-			return nil, perr("no record for key " + k)
-		}
-	}
-	if out.KernelRelease == "" {
-		return nil, perr("no kernel record")
-	}
-	return out, nil
+	return do(ctx, r, t, ReadScript, req, encodeRead, readResult)
 }
 
 // Apply applies live values and the persisted file all-or-nothing: it
@@ -202,109 +27,358 @@ func parseRead(script string, req ReadRequest, res *sshx.Result) (*ReadResult, e
 // *WriteError. Unparsable or truncated output is a *ProtocolError (outcome
 // unknown); transport errors are returned unchanged.
 func Apply(ctx context.Context, r Runner, t sshx.Target, req ApplyRequest) (*ApplyResult, error) {
-	in, err := encodeApply(req)
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.Run(ctx, t, ApplyScript, in)
-	if err != nil {
-		return nil, err
-	}
-	return parseApply(ApplyScript.Name, req, res)
+	return do(ctx, r, t, ApplyScript, req, encodeApply, applyResult)
 }
 
-func parseApply(script string, req ApplyRequest, res *sshx.Result) (*ApplyResult, error) {
-	writes, persist := req.Writes, req.PersistPath
-	recs, ok, err := parseRecords(script, res)
+// Delete restores the given values (skipping keys already at their value
+// and keys the kernel lacks) and removes the persisted file; running it
+// twice is harmless. Every key is attempted; on failures it returns the
+// result together with a *WriteError for the first failure (RolledBack is
+// false: nothing is undone).
+func Delete(ctx context.Context, r Runner, t sshx.Target, req DeleteRequest) (*DeleteResult, error) {
+	return do(ctx, r, t, DeleteScript, req, encodeDelete, deleteResult)
+}
+
+// do is every operation: encode the request, run the script (one exec),
+// check its records against the request.
+func do[Req, Res any](ctx context.Context, r Runner, t sshx.Target, s sshx.Script, req Req,
+	encode func(Req) ([]byte, error), check func(*result, Req) (Res, error)) (Res, error) {
+	in, err := encode(req)
+	out, err := run(ctx, r, t, s, in, err)
 	if err != nil {
-		return nil, err
+		var none Res
+		return none, err
 	}
-	if err := scriptError(script, recs); err != nil {
-		return nil, err
+	return check(out, req)
+}
+
+// parseAs checks a forged result res as script's output (tests).
+func parseAs[Req, Res any](script string, req Req, res *sshx.Result, check func(*result, Req) (Res, error)) (Res, error) {
+	out, err := parse(script, res)
+	if err != nil {
+		var none Res
+		return none, err
 	}
-	perr := func(reason string) error {
-		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus, Stderr: tail(res.Stderr, 500)}
+	return check(out, req)
+}
+
+// readResult checks a read's records: every key asked about, a kernel
+// release, and only records read.sh prints, each where it belongs.
+func readResult(out *result, req ReadRequest) (*ReadResult, error) {
+	if !out.OK {
+		return nil, out.perr("end error without an error record")
 	}
-	out := &ApplyResult{Before: map[string]string{}, Originals: map[string]string{}, Other: map[string]string{}}
-	var werr *WriteError
-	rollback, file, record, oldfile := "", "", "", ""
-	for _, rec := range recs {
-		switch rec.op {
-		case "before", "orig", "other":
-			k, v := rec.field()
-			if !ValidKey(k) {
-				return nil, perr("bad " + rec.op + " record")
-			}
-			map[string]map[string]string{"before": out.Before, "orig": out.Originals, "other": out.Other}[rec.op][k] = v
-		case "wrote":
-			out.Wrote = append(out.Wrote, rec.rest)
-		case "released":
-			out.Released = append(out.Released, rec.rest)
-		case "gone":
-			out.Gone = append(out.Gone, rec.rest)
-		case "file", "record", "rollback", "oldfile":
-			dst := map[string]*string{"file": &file, "record": &record, "rollback": &rollback, "oldfile": &oldfile}[rec.op]
-			if *dst != "" {
-				return nil, perr("two " + rec.op + " records")
-			}
-			*dst = rec.rest
-		case "fail":
-			if werr != nil {
-				return nil, perr("two fail records")
-			}
-			werr = failRecord(rec, writes, persist)
-		default:
-			return nil, perr("unknown record " + strconv.Quote(rec.op))
+	p := readParser{out: &ReadResult{Keys: map[string]KeyState{}, UID: -1}, seenPorts: map[int64]bool{}}
+	if req.Facts {
+		p.out.UnprivilegedPortStart = 1024
+	}
+	for _, rec := range out.Records {
+		if reason := p.record(rec); reason != "" {
+			return nil, out.perr(reason)
 		}
 	}
-	if !ok {
-		return nil, applyFailure(werr, rollback, perr)
+	p.closeFile()
+	slices.Sort(p.out.ListeningPorts)
+	for _, k := range req.Keys {
+		if _, ok := p.out.Keys[k]; !ok {
+			return nil, out.perr("no record for key " + k)
+		}
 	}
-	if werr != nil {
-		return nil, perr("fail record with end ok")
+	if p.out.KernelRelease == "" {
+		return nil, out.perr("no kernel record")
 	}
-	switch file {
+	return p.out, nil
+}
+
+// readParser holds a read's result while its records are taken in order;
+// a file block (file, then its link, missing, managed, name, val, line and
+// noeol records) ends at the next record of another kind.
+type readParser struct {
+	out       *ReadResult
+	cur       *SysctlFile // file block being filled
+	inPersist bool        // cur is the persisted file
+	content   strings.Builder
+	seenPorts map[int64]bool
+}
+
+// record takes one record; it returns why the record cannot be trusted,
+// or "".
+func (p *readParser) record(rec hostscript.Record) string {
+	switch rec.Op {
+	case "kernel":
+		p.out.KernelRelease = rec.Rest
+		return ""
+	case "key":
+		return p.key(rec)
+	case "file":
+		p.closeFile()
+		return p.file(rec)
+	case "link", "missing", "managed", "name", "val":
+		return p.fileAttr(rec)
+	case "line", "noeol":
+		return p.fileLine(rec)
+	}
+	p.closeFile()
+	return p.fact(rec)
+}
+
+// key takes "key <key> absent" or "key <key> <r|-><w|-> [<value>]".
+func (p *readParser) key(rec hostscript.Record) string {
+	k, st := rec.Field()
+	if !ValidKey(k) {
+		return "bad key record"
+	}
+	var ks KeyState
+	switch {
+	case st == "absent":
+	case len(st) >= 2 && (st[0] == 'r' || st[0] == '-') && (st[1] == 'w' || st[1] == '-') && (len(st) == 2 || st[2] == ' '):
+		ks = KeyState{Exists: true, Readable: st[0] == 'r', Writable: st[1] == 'w'}
+		if ks.Readable {
+			if len(st) < 3 {
+				return "key record without a value"
+			}
+			ks.Value = st[3:]
+		}
+	default:
+		return "bad key state " + strconv.Quote(st)
+	}
+	p.out.Keys[k] = ks
+	return ""
+}
+
+// file starts a file block: "file persist|conf <path>".
+func (p *readParser) file(rec hostscript.Record) string {
+	role, path := rec.Field()
+	if path == "" {
+		return "file record without a path"
+	}
+	switch role {
+	case "persist":
+		p.inPersist = true
+		p.content.Reset()
+	case "conf":
+	default:
+		return "bad file role " + strconv.Quote(role)
+	}
+	p.cur = &SysctlFile{Path: path, Values: map[string]string{}}
+	return ""
+}
+
+func (p *readParser) fileAttr(rec hostscript.Record) string {
+	if p.cur == nil {
+		return rec.Op + " record outside a file block"
+	}
+	switch rec.Op {
+	case "link":
+		p.cur.Target = rec.Rest
+	case "missing":
+		p.cur.Missing = true
+	case "managed":
+		p.cur.Managed = true
+	case "name":
+		p.cur.Name = rec.Rest
+	case "val":
+		k, v := rec.Field()
+		if !ValidKey(k) {
+			return "bad val record"
+		}
+		p.cur.Values[k] = v
+	}
+	return ""
+}
+
+// fileLine takes the persisted file's exact content: "line <text>" per
+// line, "noeol" when the last one has no newline.
+func (p *readParser) fileLine(rec hostscript.Record) string {
+	if p.cur == nil || !p.inPersist {
+		return rec.Op + " record outside the persisted file"
+	}
+	if rec.Op == "line" {
+		p.content.WriteString(rec.Rest)
+		p.content.WriteByte('\n')
+		return ""
+	}
+	s := strings.TrimSuffix(p.content.String(), "\n")
+	p.content.Reset()
+	p.content.WriteString(s)
+	return ""
+}
+
+func (p *readParser) closeFile() {
+	if p.cur == nil {
+		return
+	}
+	if p.inPersist {
+		p.cur.Content = p.content.String()
+		p.out.File = p.cur
+	} else {
+		p.out.SysctlFiles = append(p.out.SysctlFiles, *p.cur)
+	}
+	p.cur = nil
+	p.inPersist = false
+}
+
+// fact takes the records outside file blocks other than kernel and key.
+func (p *readParser) fact(rec hostscript.Record) string {
+	switch rec.Op {
+	case "uid":
+		n, err := strconv.Atoi(rec.Rest)
+		if err != nil {
+			return "bad uid record"
+		}
+		p.out.UID = n
+	case "procro":
+		p.out.ProcReadOnly = true
+	case "own":
+		k, rest := rec.Field()
+		owner, v, _ := strings.Cut(rest, " ")
+		if !ValidKey(k) || !ValidOwner(owner) {
+			return "bad own record"
+		}
+		p.out.Record = append(p.out.Record, RecordEntry{Key: k, Owner: owner, Value: v})
+	case "nofile":
+	case "unpriv":
+		n, err := strconv.ParseInt(strings.TrimSpace(rec.Rest), 10, 64)
+		if err != nil {
+			return "bad unpriv record"
+		}
+		p.out.UnprivilegedPortStart = n
+	case "listen":
+		n, err := strconv.ParseInt(rec.Rest, 10, 64)
+		if err != nil || n < 0 || n > 65535 {
+			return "bad listen record"
+		}
+		if !p.seenPorts[n] {
+			p.seenPorts[n] = true
+			p.out.ListeningPorts = append(p.out.ListeningPorts, n)
+		}
+	default:
+		return "unknown record " + strconv.Quote(rec.Op)
+	}
+	return ""
+}
+
+// applyRecords are an apply's records before they are checked against the
+// request: the single-valued ones by name.
+type applyRecords struct {
+	out                             *ApplyResult
+	werr                            *WriteError
+	rollback, file, record, oldfile string
+}
+
+// applyResult checks an apply's records: a fail record exactly when it
+// ended in error, and before, orig and released (or gone, or other)
+// records for every key of the request.
+func applyResult(out *result, req ApplyRequest) (*ApplyResult, error) {
+	a := applyRecords{out: &ApplyResult{Before: map[string]string{}, Originals: map[string]string{}, Other: map[string]string{}}}
+	for _, rec := range out.Records {
+		if reason := a.take(rec, req); reason != "" {
+			return nil, out.perr(reason)
+		}
+	}
+	if !out.OK {
+		return nil, applyFailure(a.werr, a.rollback, out.perr)
+	}
+	if a.werr != nil {
+		return nil, out.perr("fail record with end ok")
+	}
+	if reason := a.check(req); reason != "" {
+		return nil, out.perr(reason)
+	}
+	if len(a.out.Other) == 0 {
+		a.out.Other = nil
+	}
+	return a.out, nil
+}
+
+func (a *applyRecords) take(rec hostscript.Record, req ApplyRequest) string {
+	switch rec.Op {
+	case "before", "orig", "other":
+		k, v := rec.Field()
+		if !ValidKey(k) {
+			return "bad " + rec.Op + " record"
+		}
+		map[string]map[string]string{"before": a.out.Before, "orig": a.out.Originals, "other": a.out.Other}[rec.Op][k] = v
+	case "wrote":
+		a.out.Wrote = append(a.out.Wrote, rec.Rest)
+	case "released":
+		a.out.Released = append(a.out.Released, rec.Rest)
+	case "gone":
+		a.out.Gone = append(a.out.Gone, rec.Rest)
+	case "file", "record", "rollback", "oldfile":
+		return once(map[string]*string{"file": &a.file, "record": &a.record, "rollback": &a.rollback, "oldfile": &a.oldfile}[rec.Op], rec)
+	case "fail":
+		if a.werr != nil {
+			return "two fail records"
+		}
+		a.werr = failRecord(rec, req.Writes, req.PersistPath)
+	default:
+		return "unknown record " + strconv.Quote(rec.Op)
+	}
+	return ""
+}
+
+// once stores a record that may appear once into dst.
+func once(dst *string, rec hostscript.Record) string {
+	if *dst != "" {
+		return "two " + rec.Op + " records"
+	}
+	*dst = rec.Rest
+	return ""
+}
+
+// check reads the file, record and oldfile records of a successful apply
+// and checks that every key of the request is accounted for.
+func (a *applyRecords) check(req ApplyRequest) string {
+	switch a.file {
 	case "written":
-		out.FileWritten = true
+		a.out.FileWritten = true
 	case "removed":
-		out.FileRemoved = true
+		a.out.FileRemoved = true
 	case "none", "unchanged", "absent":
 	default:
-		return nil, perr("bad file record " + strconv.Quote(file))
+		return "bad file record " + strconv.Quote(a.file)
 	}
-	switch {
-	case record == "unchanged" || record == "written":
-	case strings.HasPrefix(record, "kept "):
-		out.RecordKept = strings.TrimPrefix(record, "kept ")
-	default:
-		return nil, perr("bad record record " + strconv.Quote(record))
+	kept, ok := recordState(a.record)
+	if !ok {
+		return "bad record record " + strconv.Quote(a.record)
 	}
+	a.out.RecordKept = kept
 	moved := req.OldPersistPath != "" && req.OldPersistPath != req.PersistPath
 	switch {
-	case moved && oldfile == "removed":
-		out.OldFileRemoved = true
-	case moved && oldfile == "absent", !moved && oldfile == "":
+	case moved && a.oldfile == "removed":
+		a.out.OldFileRemoved = true
+	case moved && a.oldfile == "absent", !moved && a.oldfile == "":
 	default:
-		return nil, perr("bad oldfile record " + strconv.Quote(oldfile))
+		return "bad oldfile record " + strconv.Quote(a.oldfile)
 	}
-	for _, w := range writes {
-		if _, ok := out.Before[w.Key]; !ok {
-			return nil, perr("no before record for " + w.Key)
+	for _, w := range req.Writes {
+		if _, ok := a.out.Before[w.Key]; !ok {
+			return "no before record for " + w.Key
 		}
-		if _, ok := out.Originals[w.Key]; !ok {
-			return nil, perr("no orig record for " + w.Key)
+		if _, ok := a.out.Originals[w.Key]; !ok {
+			return "no orig record for " + w.Key
 		}
-	}
-	if len(out.Other) == 0 {
-		out.Other = nil
 	}
 	for _, w := range req.Release {
-		_, other := out.Other[w.Key]
-		if !other && !slices.Contains(out.Released, w.Key) && !slices.Contains(out.Gone, w.Key) {
-			return nil, perr("no released, gone or other record for " + w.Key)
+		_, other := a.out.Other[w.Key]
+		if !other && !slices.Contains(a.out.Released, w.Key) && !slices.Contains(a.out.Gone, w.Key) {
+			return "no released, gone or other record for " + w.Key
 		}
 	}
-	return out, nil
+	return ""
+}
+
+// recordState reads the "record" record of apply and delete: unchanged,
+// written, or "kept <error>" (the record could not be shrunk).
+func recordState(rec string) (kept string, ok bool) {
+	switch {
+	case rec == "unchanged" || rec == "written":
+		return "", true
+	case strings.HasPrefix(rec, "kept "):
+		return strings.TrimPrefix(rec, "kept "), true
+	}
+	return "", false
 }
 
 // applyFailure is the error of an apply that ended with "end error": its
@@ -329,8 +403,8 @@ func applyFailure(werr *WriteError, rollback string, perr func(string) error) er
 }
 
 // failRecord turns "fail <key>|- <errno> <message>" into a WriteError.
-func failRecord(rec record, writes []Write, persist string) *WriteError {
-	key, rest := rec.field()
+func failRecord(rec hostscript.Record, writes []Write, persist string) *WriteError {
+	key, rest := rec.Field()
 	errno, msg, _ := strings.Cut(rest, " ")
 	e := &WriteError{Errno: errno, Message: msg}
 	switch key {
@@ -351,107 +425,83 @@ func failRecord(rec record, writes []Write, persist string) *WriteError {
 	return e
 }
 
-// Delete restores the given values (skipping keys already at their value
-// and keys the kernel lacks) and removes the persisted file; running it
-// twice is harmless. Every key is attempted; on failures it returns the
-// result together with a *WriteError for the first failure (RolledBack is
-// false: nothing is undone).
-func Delete(ctx context.Context, r Runner, t sshx.Target, req DeleteRequest) (*DeleteResult, error) {
-	in, err := encodeDelete(req)
-	if err != nil {
-		return nil, err
-	}
-	res, err := r.Run(ctx, t, DeleteScript, in)
-	if err != nil {
-		return nil, err
-	}
-	return parseDelete(DeleteScript.Name, req, res)
+// deleteRecords are a delete's records while they are taken: each key is
+// accounted for once.
+type deleteRecords struct {
+	out          *DeleteResult
+	seen         map[string]bool
+	first        *WriteError
+	file, record string
 }
 
-func parseDelete(script string, req DeleteRequest, res *sshx.Result) (*DeleteResult, error) {
-	recs, ok, err := parseRecords(script, res)
-	if err != nil {
-		return nil, err
-	}
-	if err := scriptError(script, recs); err != nil {
-		return nil, err
-	}
-	perr := func(reason string) error {
-		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus, Stderr: tail(res.Stderr, 500)}
-	}
-	out := &DeleteResult{Other: map[string]string{}}
-	seen := map[string]bool{}
-	account := func(k string) error {
-		if !ValidKey(k) || seen[k] {
-			return perr("bad or repeated key record for " + strconv.Quote(k))
-		}
-		seen[k] = true
-		return nil
-	}
-	var first *WriteError
-	file, record := "", ""
-	for _, rec := range recs {
-		switch rec.op {
-		case "restored", "same", "gone", "kept":
-			if err := account(rec.rest); err != nil {
-				return nil, err
-			}
-			dst := map[string]*[]string{"restored": &out.Restored, "same": &out.Same, "gone": &out.Gone, "kept": &out.Kept}[rec.op]
-			*dst = append(*dst, rec.rest)
-		case "other":
-			k, owner := rec.field()
-			if err := account(k); err != nil {
-				return nil, err
-			}
-			out.Other[k] = owner
-		case "file", "record":
-			dst := map[string]*string{"file": &file, "record": &record}[rec.op]
-			if *dst != "" {
-				return nil, perr("two " + rec.op + " records")
-			}
-			*dst = rec.rest
-		case "fail":
-			e := failRecord(rec, req.Restore, req.PersistPath)
-			if e.Key != "" {
-				if err := account(e.Key); err != nil {
-					return nil, err
-				}
-				out.Failed = append(out.Failed, e.Key)
-			} else {
-				out.Failed = append(out.Failed, "file")
-			}
-			if first == nil {
-				first = e
-			}
-		default:
-			return nil, perr("unknown record " + strconv.Quote(rec.op))
+// deleteResult checks a delete's records: one record per key asked about,
+// the file and record state, and "end ok" exactly when nothing failed.
+func deleteResult(out *result, req DeleteRequest) (*DeleteResult, error) {
+	d := deleteRecords{out: &DeleteResult{Other: map[string]string{}}, seen: map[string]bool{}}
+	for _, rec := range out.Records {
+		if reason := d.take(rec, req); reason != "" {
+			return nil, out.perr(reason)
 		}
 	}
-	if len(out.Other) == 0 {
-		out.Other = nil
+	if len(d.out.Other) == 0 {
+		d.out.Other = nil
 	}
-	if err := deleteFileState(out, file, req.PersistPath != ""); err != nil {
-		return nil, perr(err.Error())
+	if err := deleteFileState(d.out, d.file, req.PersistPath != ""); err != nil {
+		return nil, out.perr(err.Error())
 	}
-	switch {
-	case record == "unchanged" || record == "written":
-	case strings.HasPrefix(record, "kept "):
-		out.RecordKept = strings.TrimPrefix(record, "kept ")
-	default:
-		return nil, perr("bad record record " + strconv.Quote(record))
+	kept, ok := recordState(d.record)
+	if !ok {
+		return nil, out.perr("bad record record " + strconv.Quote(d.record))
 	}
+	d.out.RecordKept = kept
 	for _, w := range req.Restore {
-		if !seen[w.Key] {
-			return nil, perr("no record for key " + w.Key)
+		if !d.seen[w.Key] {
+			return nil, out.perr("no record for key " + w.Key)
 		}
 	}
-	if ok != (first == nil) {
-		return nil, perr(fmt.Sprintf("end %v does not match %d fail records", ok, len(out.Failed)))
+	if out.OK != (d.first == nil) {
+		return nil, out.perr(fmt.Sprintf("end %v does not match %d fail records", out.OK, len(d.out.Failed)))
 	}
-	if first != nil {
-		return out, first
+	if d.first != nil {
+		return d.out, d.first
 	}
-	return out, nil
+	return d.out, nil
+}
+
+// account records that key k was reported, once.
+func (d *deleteRecords) account(k string) string {
+	if !ValidKey(k) || d.seen[k] {
+		return "bad or repeated key record for " + strconv.Quote(k)
+	}
+	d.seen[k] = true
+	return ""
+}
+
+func (d *deleteRecords) take(rec hostscript.Record, req DeleteRequest) string {
+	switch rec.Op {
+	case "restored", "same", "gone", "kept":
+		dst := map[string]*[]string{"restored": &d.out.Restored, "same": &d.out.Same, "gone": &d.out.Gone, "kept": &d.out.Kept}[rec.Op]
+		*dst = append(*dst, rec.Rest)
+		return d.account(rec.Rest)
+	case "other":
+		k, owner := rec.Field()
+		d.out.Other[k] = owner
+		return d.account(k)
+	case "file", "record":
+		return once(map[string]*string{"file": &d.file, "record": &d.record}[rec.Op], rec)
+	case "fail":
+		e := failRecord(rec, req.Restore, req.PersistPath)
+		if d.first == nil {
+			d.first = e
+		}
+		if e.Key == "" {
+			d.out.Failed = append(d.out.Failed, "file")
+			return ""
+		}
+		d.out.Failed = append(d.out.Failed, e.Key)
+		return d.account(e.Key)
+	}
+	return "unknown record " + strconv.Quote(rec.Op)
 }
 
 // deleteFileState reads the delete script's file record: exactly one, and

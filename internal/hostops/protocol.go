@@ -2,10 +2,12 @@ package hostops
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
@@ -90,16 +92,25 @@ func oneLine(what, s string) error {
 	return nil
 }
 
+// encodeMarker writes the marker record: one line, no carriage return
+// (a file's first line is compared without its line ending).
+func encodeMarker(b *bytes.Buffer, marker string) error {
+	if strings.ContainsAny(marker, "\n\r\x00") {
+		return fmt.Errorf("invalid marker %q: it must be one line", marker)
+	}
+	fmt.Fprintf(b, "marker %s\n", marker)
+	return nil
+}
+
 func encodeRead(req ReadRequest) ([]byte, error) {
 	var b bytes.Buffer
 	marker := req.Marker
 	if marker == "" {
 		marker = DefaultMarker
 	}
-	if err := oneLine("marker", marker); err != nil {
+	if err := encodeMarker(&b, marker); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(&b, "marker %s\n", marker)
 	if req.PersistPath != "" {
 		if !ValidPersistPath(req.PersistPath) {
 			return nil, fmt.Errorf("invalid persist path %q", req.PersistPath)
@@ -203,10 +214,9 @@ func encodeDelete(req DeleteRequest) ([]byte, error) {
 		b.WriteString("fileonly\n")
 	}
 	if req.Marker != "" {
-		if strings.ContainsAny(req.Marker, "\n\r") {
-			return nil, fmt.Errorf("invalid marker %q", req.Marker)
+		if err := encodeMarker(&b, req.Marker); err != nil {
+			return nil, err
 		}
-		fmt.Fprintf(&b, "marker %s\n", req.Marker)
 	}
 	if req.PersistPath != "" {
 		if !ValidPersistPath(req.PersistPath) {
@@ -221,85 +231,60 @@ func encodeDelete(req DeleteRequest) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// record is one output line split at its first space.
-type record struct {
-	op, rest string
+// result is a parsed script run: its records, whether it ended ok, and
+// what perr needs to report a record the parser cannot trust.
+type result struct {
+	*hostscript.Output
+	script string
+	res    *sshx.Result
 }
 
-// field splits rest at its first space: "key value..." -> "key", "value...".
-func (r record) field() (string, string) {
-	a, b, _ := strings.Cut(r.rest, " ")
-	return a, b
+// run, given the encoded request in (or the error encoding it), runs script on t through r and parses
+// the output: a transport error unchanged, an incomplete run a
+// *ProtocolError, the script's own error record its error (scriptError).
+func run(ctx context.Context, r Runner, t sshx.Target, script sshx.Script, in []byte, encErr error) (*result, error) {
+	if encErr != nil {
+		return nil, encErr
+	}
+	res, err := r.Run(ctx, t, script, in)
+	if err != nil {
+		return nil, err
+	}
+	return parse(script.Name, res)
 }
 
-// parseRecords checks the end marker and the exit status and splits the
-// output into records. ok reports "end ok".
-func parseRecords(script string, res *sshx.Result) (recs []record, ok bool, err error) {
-	if res == nil {
-		return nil, false, &ProtocolError{Script: script, Reason: "no result"}
+// parse parses res as script's output (tests feed forged results here).
+func parse(script string, res *sshx.Result) (*result, error) {
+	out, err := hostscript.Parse(script, res)
+	if err != nil {
+		return nil, err
 	}
-	perr := func(reason string) error {
-		return &ProtocolError{Script: script, Reason: reason, ExitStatus: res.ExitStatus, Stderr: tail(res.Stderr, 500)}
+	if rec, ok := out.Error(); ok {
+		return nil, scriptError(script, rec)
 	}
-	out := string(res.Stdout)
-	if out == "" {
-		return nil, false, perr("no output")
-	}
-	if !strings.HasSuffix(out, "\n") {
-		return nil, false, perr("output cut short (no final newline)")
-	}
-	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	last := lines[len(lines)-1]
-	switch last {
-	case "end ok":
-		ok = true
-		if res.ExitStatus != 0 {
-			return nil, false, perr("end ok with a non-zero exit status")
-		}
-	case "end error":
-		if res.ExitStatus == 0 {
-			return nil, false, perr("end error with exit status 0")
-		}
-	default:
-		return nil, false, perr("missing end marker")
-	}
-	for _, l := range lines[:len(lines)-1] {
-		op, rest, _ := strings.Cut(l, " ")
-		if op == "end" {
-			return nil, false, perr("end marker before the last line")
-		}
-		recs = append(recs, record{op: op, rest: rest})
-	}
-	return recs, ok, nil
+	return &result{Output: out, script: script, res: res}, nil
 }
 
-func tail(b []byte, n int) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > n {
-		s = "…" + s[len(s)-n:]
-	}
-	return s
+// perr is the *ProtocolError for reason in this run.
+func (r *result) perr(reason string) error {
+	return hostscript.NewProtocolError(r.script, reason, r.res)
 }
 
-// scriptError returns the first "error" record as a *ScriptError, or a
-// *LockError for "error lock <holder> <since> <pid>".
-func scriptError(script string, recs []record) error {
-	for _, r := range recs {
-		if r.op == "error" {
-			code, msg := r.field()
-			if code == "lockfail" {
-				errno, m, _ := strings.Cut(msg, " ")
-				return &WriteError{Path: LockPath, Errno: errno, Message: m, RolledBack: true}
-			}
-			if code == "lock" {
-				f := strings.Fields(msg)
-				for len(f) < 3 {
-					f = append(f, "unknown")
-				}
-				return &LockError{Script: script, Holder: f[0], Since: f[1], PID: f[2]}
-			}
-			return &ScriptError{Script: script, Code: code, Message: msg}
+// scriptError is the error of an "error" record: a *WriteError for a lock
+// that could not be taken ("error lockfail <errno> <message>"), a
+// *LockError for "error lock <holder> <since> <pid>", else a *ScriptError.
+func scriptError(script string, r hostscript.Record) error {
+	code, msg := r.Field()
+	switch code {
+	case "lockfail":
+		errno, m, _ := strings.Cut(msg, " ")
+		return &WriteError{Path: LockPath, Errno: errno, Message: m, RolledBack: true}
+	case "lock":
+		f := strings.Fields(msg)
+		for len(f) < 3 {
+			f = append(f, "unknown")
 		}
+		return &LockError{Script: script, Holder: f[0], Since: f[1], PID: f[2]}
 	}
-	return nil
+	return hostscript.NewScriptError(script, r)
 }

@@ -317,9 +317,9 @@ func FuzzParseOutput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, out string, exit int) {
 		res := &sshx.Result{Stdout: []byte(out), ExitStatus: exit}
-		_, _ = parseRead("read", ReadRequest{Keys: []string{"net.a"}}, res)
-		_, _ = parseApply("apply", ApplyRequest{Owner: testOwner, Writes: []Write{{Key: "net.a", Value: "1"}}, PersistPath: "/etc/sysctl.d/a.conf"}, res)
-		_, _ = parseDelete("delete", DeleteRequest{Owner: testOwner, Restore: []Write{{Key: "net.a", Value: "1"}}}, res)
+		_, _ = parseAs("read", ReadRequest{Keys: []string{"net.a"}}, res, readResult)
+		_, _ = parseAs("apply", ApplyRequest{Owner: testOwner, Writes: []Write{{Key: "net.a", Value: "1"}}, PersistPath: "/etc/sysctl.d/a.conf"}, res, applyResult)
+		_, _ = parseAs("delete", DeleteRequest{Owner: testOwner, Restore: []Write{{Key: "net.a", Value: "1"}}}, res, deleteResult)
 	})
 }
 

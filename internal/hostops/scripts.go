@@ -3,11 +3,11 @@ package hostops
 import (
 	_ "embed"
 
-	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 )
 
-//go:embed scripts/lib.sh
-var libSh string
+//go:embed scripts/tuning.sh
+var tuningSh string
 
 //go:embed scripts/record.sh
 var recordSh string
@@ -21,11 +21,12 @@ var applySh string
 //go:embed scripts/delete.sh
 var deleteSh string
 
-// The three host scripts. Each Body is scripts/lib.sh (and, for apply and
-// delete, scripts/record.sh) followed by the operation's own file: one self-contained POSIX sh program, run as
-// `sh -c BODY` with its input on stdin.
+// The three host scripts. Each Body is the common prelude
+// (hostscript.New), scripts/tuning.sh (and, for apply and delete,
+// scripts/record.sh), then the operation's own file: one self-contained
+// POSIX sh program, run as `sh -c BODY` with its input on stdin.
 var (
-	ReadScript   = sshx.Script{Name: "tcp_tuning/read", Body: sshx.Compact(libSh) + sshx.Compact(readSh)}
-	ApplyScript  = sshx.Script{Name: "tcp_tuning/apply", Body: sshx.Compact(libSh) + sshx.Compact(recordSh) + sshx.Compact(applySh)}
-	DeleteScript = sshx.Script{Name: "tcp_tuning/delete", Body: sshx.Compact(libSh) + sshx.Compact(recordSh) + sshx.Compact(deleteSh)}
+	ReadScript   = hostscript.New("tcp_tuning/read", tuningSh, readSh)
+	ApplyScript  = hostscript.New("tcp_tuning/apply", tuningSh, recordSh, applySh)
+	DeleteScript = hostscript.New("tcp_tuning/delete", tuningSh, recordSh, deleteSh)
 )

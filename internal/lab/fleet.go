@@ -87,31 +87,6 @@ func StracePath() (string, error) {
 	return st, nil
 }
 
-// TB is the part of testing.TB that Strace uses.
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-	Skipf(format string, args ...any)
-}
-
-// Strace is StracePath for a test: it skips the test with the reason, or
-// fails it under TCP_REQUIRE_LAB=1.
-//
-// Deprecated: use labtest.Strace. Kept only for
-// internal/hostops/forklight_test.go, which issue 12's host-script branch
-// owns; drop it when that branch is merged and the test calls labtest.
-func Strace(t TB) string {
-	t.Helper()
-	st, err := StracePath()
-	if err != nil {
-		if os.Getenv("TCP_REQUIRE_LAB") == "1" { // testenv's policy; lab cannot import it
-			t.Fatalf("%v (required: TCP_REQUIRE_LAB=1)", err)
-		}
-		t.Skipf("%v (TCP_REQUIRE_LAB=1 makes this a failure)", err)
-	}
-	return st
-}
-
 var (
 	gcOnce    sync.Once
 	availOnce sync.Once

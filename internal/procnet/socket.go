@@ -55,20 +55,29 @@ func stateCode(name string) uint8 {
 	return 0
 }
 
-// ssStates maps the names `ss` prints to kernel names.
-var ssStates = map[string]string{
-	"ESTAB":      StateEstablished,
-	"SYN-SENT":   StateSynSent,
-	"SYN-RECV":   StateSynRecv,
-	"FIN-WAIT-1": StateFinWait1,
-	"FIN-WAIT-2": StateFinWait2,
-	"TIME-WAIT":  StateTimeWait,
-	"UNCONN":     StateClose,
-	"CLOSE-WAIT": StateCloseWait,
-	"LAST-ACK":   StateLastAck,
-	"LISTEN":     StateListen,
-	"CLOSING":    StateClosing,
+// SSStates pairs each name `ss` prints with its kernel name, in kernel
+// order (the stats script carries this table too, from here).
+var SSStates = [][2]string{
+	{"ESTAB", StateEstablished},
+	{"SYN-SENT", StateSynSent},
+	{"SYN-RECV", StateSynRecv},
+	{"FIN-WAIT-1", StateFinWait1},
+	{"FIN-WAIT-2", StateFinWait2},
+	{"TIME-WAIT", StateTimeWait},
+	{"UNCONN", StateClose},
+	{"CLOSE-WAIT", StateCloseWait},
+	{"LAST-ACK", StateLastAck},
+	{"LISTEN", StateListen},
+	{"CLOSING", StateClosing},
 }
+
+var ssStates = func() map[string]string {
+	m := make(map[string]string, len(SSStates))
+	for _, p := range SSStates {
+		m[p[0]] = p[1]
+	}
+	return m
+}()
 
 // SSStateName maps a state as `ss` prints it ("ESTAB", "TIME-WAIT") to its
 // kernel name ("ESTABLISHED", "TIME_WAIT"). Unknown names are returned with

@@ -7,21 +7,17 @@ import (
 	"strings"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 )
 
 // BootDirs are the directories systemd-sysctl reads at boot, earliest
 // first. A file shadows files with the same basename in later directories.
-var BootDirs = []string{
-	"/etc/sysctl.d",
-	"/run/sysctl.d",
-	"/usr/local/lib/sysctl.d",
-	"/usr/lib/sysctl.d",
-	"/lib/sysctl.d",
-}
+// The list is the host scripts' (read.sh lists their files).
+var BootDirs = hostscript.BootDirs
 
 // SysctlConf is /etc/sysctl.conf, applied after every sysctl.d file
 // (procps reads it last; Debian links it as /etc/sysctl.d/99-sysctl.conf).
-const SysctlConf = "/etc/sysctl.conf"
+const SysctlConf = hostscript.SysctlConf
 
 // fileValue returns the raw value a file sets for key, matching keys in
 // dotted or slash form (and systemd's "-" prefix). Glob patterns are not

@@ -31,10 +31,6 @@ const (
 // Kernel facts used by the analysis (TIME_WAIT length and the reuse delay
 // are catalog.TimeWaitSeconds and catalog.DefaultReuseDelayMs).
 const (
-	// DefaultPortRangeMin and DefaultPortRangeMax are the kernel's default
-	// ip_local_port_range, used when the host does not report one.
-	DefaultPortRangeMin = 32768
-	DefaultPortRangeMax = 60999
 	// widestRange is the size of 1024–65535, the widest range an operator
 	// would set with the default ip_unprivileged_port_start.
 	widestRange = 65535 - 1024 + 1
@@ -478,7 +474,8 @@ func settings(sys map[string]string) map[string]string {
 	return out
 }
 
-// portRange parses "min max"; the kernel default when absent or malformed.
+// portRange parses "min max"; the kernel default (catalog.DefaultPortRange)
+// when absent or malformed.
 func portRange(s string) (lo, hi int, ok bool) {
 	f := strings.Fields(s)
 	if len(f) == 2 {
@@ -488,7 +485,8 @@ func portRange(s string) (lo, hi int, ok bool) {
 			return a, b, true
 		}
 	}
-	return DefaultPortRangeMin, DefaultPortRangeMax, false
+	d := catalog.DefaultPortRange
+	return int(d.Min), int(d.Max), false
 }
 
 func sysctlInt(sys map[string]string, key string, def int64) int64 {

@@ -23,7 +23,6 @@
 package tcpstats
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -35,6 +34,7 @@ import (
 	"strings"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
@@ -45,10 +45,11 @@ var statsScript string
 // ScriptName names the script in logs and errors.
 const ScriptName = "tcp_stats"
 
-// Script returns the embedded stats script, compacted (sshx.Compact).
-func Script() sshx.Script { return sshx.Script{Name: ScriptName, Body: compactStats} }
+// Script returns the stats script: the common prelude and stats.sh
+// (hostscript.New).
+func Script() sshx.Script { return script }
 
-var compactStats = sshx.Compact(statsScript)
+var script = hostscript.New(ScriptName, statsScript)
 
 // DefaultTop is the data source's default for top; MaxTop bounds it.
 // MaxSampleSeconds bounds sample_seconds: the script sleeps that long inside
@@ -59,10 +60,8 @@ const (
 	MaxSampleSeconds = 10
 )
 
-// Runner runs one script on one host (sshx.Pool implements it).
-type Runner interface {
-	Run(ctx context.Context, t sshx.Target, s sshx.Script, stdin []byte) (*sshx.Result, error)
-}
+// Runner runs one script on one host (hostscript.Runner).
+type Runner = hostscript.Runner
 
 // Input is the script's stdin.
 type Input struct {
@@ -142,23 +141,12 @@ type PortCount struct {
 }
 
 // ProtocolError means the script's output could not be trusted: it lacks the
-// end marker (cut short) or a line is malformed.
-type ProtocolError struct {
-	Reason string
-}
+// end marker (cut short) or a record is malformed.
+type ProtocolError = hostscript.ProtocolError
 
-func (e *ProtocolError) Error() string { return "tcp_stats output: " + e.Reason }
-
-// ScriptError is a failure the script reported itself (an "error" line or a
-// non-zero exit status).
-type ScriptError struct {
-	ExitStatus int
-	Message    string // the script's "error" line or its stderr
-}
-
-func (e *ScriptError) Error() string {
-	return fmt.Sprintf("tcp_stats failed (exit status %d): %s", e.ExitStatus, e.Message)
-}
+// ScriptError is a failure the script reported itself ("error input" for
+// input it refused, "error list" when the sockets could not be listed).
+type ScriptError = hostscript.ScriptError
 
 // Collect runs the stats script on t through r, asking for the top entries
 // of each list, and decodes the output. top must be in 0..MaxTop.
@@ -181,216 +169,211 @@ func CollectInput(ctx context.Context, r Runner, t sshx.Target, in Input) (*Snap
 	return DecodeResult(res)
 }
 
-// DecodeResult turns a script result into a Snapshot: a non-zero exit status
-// or an "error" line is a *ScriptError, malformed or truncated output a
+// DecodeResult turns a script result into a Snapshot: the script's
+// "error" record is a *ScriptError, malformed or truncated output a
 // *ProtocolError.
 func DecodeResult(res *sshx.Result) (*Snapshot, error) {
-	if res.ExitStatus != 0 {
-		msg := strings.TrimSpace(string(res.Stderr))
-		if m := errorLine(res.Stdout); m != "" {
-			msg = m
-		}
-		if msg == "" {
-			msg = "no message"
-		}
-		return nil, &ScriptError{ExitStatus: res.ExitStatus, Message: msg}
+	out, err := hostscript.Parse(ScriptName, res)
+	if err != nil {
+		return nil, err
 	}
-	return Decode(res.Stdout)
+	if rec, ok := out.Error(); ok {
+		return nil, hostscript.NewScriptError(ScriptName, rec)
+	}
+	if !out.OK {
+		return nil, hostscript.NewProtocolError(ScriptName, "end error without an error record", res)
+	}
+	d := decoder{s: &Snapshot{Sysctls: map[string]string{}, States: map[string]int64{}}, seen: map[string]bool{}}
+	for i, rec := range out.Records {
+		if err := d.record(rec); err != nil {
+			return nil, hostscript.NewProtocolError(ScriptName, fmt.Sprintf("line %d (%s): %v", i+1, rec.Op, err), res)
+		}
+	}
+	if err := d.finish(); err != nil {
+		return nil, hostscript.NewProtocolError(ScriptName, err.Error(), res)
+	}
+	return d.s, nil
 }
 
-func errorLine(out []byte) string {
-	for l := range strings.Lines(string(out)) {
-		if m, ok := strings.CutPrefix(strings.TrimRight(l, "\n"), "error "); ok {
-			return m
-		}
-	}
-	return ""
+// Decode parses the stdout of a run that exited 0 (golden files, tests).
+func Decode(stdout []byte) (*Snapshot, error) {
+	return DecodeResult(&sshx.Result{Stdout: stdout})
 }
 
-// Decode parses the script's stdout.
-func Decode(out []byte) (*Snapshot, error) {
-	s := &Snapshot{
-		Sysctls: map[string]string{},
-		States:  map[string]int64{},
-	}
-	var netstat, netstat2 strings.Builder
-	var up1, up2 float64
-	var sockstat2 *procnet.Sockstat
-	seen := map[string]bool{}
-	ended := false
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	lineNo := 0
-	for sc.Scan() {
-		lineNo++
-		line := sc.Text()
-		if ended {
-			if strings.TrimSpace(line) == "" {
-				continue
-			}
-			return nil, &ProtocolError{Reason: fmt.Sprintf("line %d: output after the end marker", lineNo)}
+// decoder fills a Snapshot from the records in order; the counter lines
+// are gathered and parsed at the end.
+type decoder struct {
+	s                 *Snapshot
+	netstat, netstat2 strings.Builder
+	up1, up2          float64
+	sockstat2         *procnet.Sockstat
+	seen              map[string]bool
+}
+
+func (d *decoder) record(rec hostscript.Record) error {
+	d.seen[rec.Op] = true
+	rest := rec.Rest
+	switch rec.Op {
+	case "tcpstats":
+		if rest != "1" {
+			return fmt.Errorf("unsupported format version %q", rest)
 		}
-		kind, rest, _ := strings.Cut(line, " ")
+	case "source":
+		if rest != "ss" && rest != "proc" {
+			return fmt.Errorf("unknown source")
+		}
+		d.s.Source = rest
+	case "kernel":
+		d.s.KernelRelease = strings.TrimSpace(rest)
+	case "netstat", "snmp":
+		d.netstat.WriteString(rest + "\n")
+	case "netstat2", "snmp2":
+		d.netstat2.WriteString(rest + "\n")
+	case "sockstat", "sockstat2", "uptime1", "uptime2":
+		return d.reading(rec)
+	case "sysctl":
 		f := strings.Fields(rest)
-		bad := func(why string) error {
-			return &ProtocolError{Reason: fmt.Sprintf("line %d (%s): %s", lineNo, kind, why)}
+		if len(f) == 0 {
+			return fmt.Errorf("no name")
 		}
-		seen[kind] = true
-		switch kind {
-		case "tcpstats":
-			if rest != "1" {
-				return nil, bad("unsupported format version " + strconv.Quote(rest))
-			}
-		case "source":
-			if rest != "ss" && rest != "proc" {
-				return nil, bad("unknown source")
-			}
-			s.Source = rest
-		case "kernel":
-			s.KernelRelease = strings.TrimSpace(rest)
-		case "sockstat":
-			ss, err := procnet.ParseSockstat(rest)
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			s.Sockstat = &ss
-		case "netstat", "snmp":
-			netstat.WriteString(rest)
-			netstat.WriteByte('\n')
-		case "netstat2", "snmp2":
-			netstat2.WriteString(rest)
-			netstat2.WriteByte('\n')
-		case "sockstat2":
-			ss, err := procnet.ParseSockstat(rest)
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			sockstat2 = &ss
-		case "uptime1", "uptime2":
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil || v < 0 {
-				return nil, bad("bad clock " + strconv.Quote(rest))
-			}
-			if kind == "uptime1" {
-				up1 = v
-			} else {
-				up2 = v
-			}
-		case "sysctl":
-			if len(f) == 0 {
-				return nil, bad("no name")
-			}
-			s.Sysctls[f[0]] = strings.Join(f[1:], " ")
-		case "nosysctl":
-		case "listen":
-			l, err := catalog.ParseKernelPortList(rest)
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			s.Listening = l
-		case "state":
-			if len(f) != 2 {
-				return nil, bad("want count and name")
-			}
-			n, err := count(f[0])
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			s.States[f[1]] += n
-		case "tw":
-			if len(f) != 1 {
-				return nil, bad("want one count")
-			}
-			n, err := count(f[0])
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			s.TimeWait = n
-		case "distinct":
-			if len(f) != 2 {
-				return nil, bad("want list and count")
-			}
-			n, err := count(f[1])
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			switch f[0] {
-			case "twdst":
-				s.DistinctTimeWaitDestinations = n
-			case "twlport":
-				s.DistinctTimeWaitLocalPorts = n
-			case "use":
-				s.DistinctInUseDestinations = n
-			}
-		case "twdst", "use":
-			d, err := destination(f)
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			if kind == "twdst" {
-				s.TimeWaitByDestination = append(s.TimeWaitByDestination, d)
-			} else {
-				s.InUseByDestination = append(s.InUseByDestination, d)
-			}
-		case "twlport":
-			if len(f) != 2 {
-				return nil, bad("want count and port")
-			}
-			n, err := count(f[0])
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			p, err := port(f[1])
-			if err != nil {
-				return nil, bad(err.Error())
-			}
-			s.TimeWaitByLocalPort = append(s.TimeWaitByLocalPort, PortCount{Port: p, Count: n})
-		case "error":
-			return nil, &ScriptError{Message: rest}
-		case "end":
-			if rest != "tcpstats" {
-				return nil, bad("unknown end marker")
-			}
-			ended = true
-		case "":
-			// blank line
-		default:
-			// Unknown records are ignored so the script can add some.
+		d.s.Sysctls[f[0]] = strings.Join(f[1:], " ")
+	case "listen":
+		l, err := catalog.ParseKernelPortList(rest)
+		if err != nil {
+			return err
 		}
+		d.s.Listening = l
+	case "state", "tw", "distinct", "twdst", "use", "twlport":
+		return d.sockets(rec.Op, strings.Fields(rest))
 	}
-	if err := sc.Err(); err != nil {
-		return nil, &ProtocolError{Reason: err.Error()}
+	// nosysctl, blank lines and unknown records (the script may add some)
+	// carry nothing to decode.
+	return nil
+}
+
+// reading takes the sockstat line and, in a sampled run, the clock
+// readings and the second sockstat line.
+func (d *decoder) reading(rec hostscript.Record) error {
+	switch rec.Op {
+	case "sockstat", "sockstat2":
+		ss, err := procnet.ParseSockstat(rec.Rest)
+		if err != nil {
+			return err
+		}
+		if rec.Op == "sockstat" {
+			d.s.Sockstat = &ss
+		} else {
+			d.sockstat2 = &ss
+		}
+		return nil
 	}
-	if !ended {
-		return nil, &ProtocolError{Reason: "no end marker: output incomplete"}
+	v, err := strconv.ParseFloat(strings.TrimSpace(rec.Rest), 64)
+	if err != nil || v < 0 {
+		return fmt.Errorf("bad clock %q", rec.Rest)
 	}
+	if rec.Op == "uptime1" {
+		d.up1 = v
+	} else {
+		d.up2 = v
+	}
+	return nil
+}
+
+// sockets takes the aggregated socket records.
+func (d *decoder) sockets(op string, f []string) error {
+	switch op {
+	case "state":
+		if len(f) != 2 {
+			return fmt.Errorf("want count and name")
+		}
+		n, err := count(f[0])
+		d.s.States[f[1]] += n
+		return err
+	case "tw":
+		if len(f) != 1 {
+			return fmt.Errorf("want one count")
+		}
+		n, err := count(f[0])
+		d.s.TimeWait = n
+		return err
+	case "distinct":
+		return d.distinct(f)
+	case "twlport":
+		if len(f) != 2 {
+			return fmt.Errorf("want count and port")
+		}
+		n, err := count(f[0])
+		if err != nil {
+			return err
+		}
+		p, err := port(f[1])
+		d.s.TimeWaitByLocalPort = append(d.s.TimeWaitByLocalPort, PortCount{Port: p, Count: n})
+		return err
+	}
+	dc, err := destination(f)
+	if err != nil {
+		return err
+	}
+	if op == "twdst" {
+		d.s.TimeWaitByDestination = append(d.s.TimeWaitByDestination, dc)
+	} else {
+		d.s.InUseByDestination = append(d.s.InUseByDestination, dc)
+	}
+	return nil
+}
+
+// distinct takes "distinct twdst|twlport|use COUNT".
+func (d *decoder) distinct(f []string) error {
+	if len(f) != 2 {
+		return fmt.Errorf("want list and count")
+	}
+	n, err := count(f[1])
+	if err != nil {
+		return err
+	}
+	switch f[0] {
+	case "twdst":
+		d.s.DistinctTimeWaitDestinations = n
+	case "twlport":
+		d.s.DistinctTimeWaitLocalPorts = n
+	case "use":
+		d.s.DistinctInUseDestinations = n
+	}
+	return nil
+}
+
+// finish checks that the records every run prints are there and parses the
+// counters (with a sample, the first reading becomes Sample).
+func (d *decoder) finish() error {
 	for _, k := range []string{"tcpstats", "source", "tw"} {
-		if !seen[k] {
-			return nil, &ProtocolError{Reason: fmt.Sprintf("no %q line", k)}
+		if !d.seen[k] {
+			return fmt.Errorf("no %q line", k)
 		}
 	}
+	s := d.s
 	s.TimeWaitByDestination = mergeDestinations(s.TimeWaitByDestination)
 	s.InUseByDestination = mergeDestinations(s.InUseByDestination)
-	c, err := procnet.ParseNetstat(netstat.String())
+	c, err := procnet.ParseNetstat(d.netstat.String())
 	if err != nil {
-		return nil, &ProtocolError{Reason: err.Error()}
+		return err
 	}
 	s.Counters = c
-	if seen["uptime1"] != seen["uptime2"] {
-		return nil, &ProtocolError{Reason: "a sampled run without both clock readings"}
+	if d.seen["uptime1"] != d.seen["uptime2"] {
+		return fmt.Errorf("a sampled run without both clock readings")
 	}
-	if seen["uptime2"] {
-		c2, err := procnet.ParseNetstat(netstat2.String())
-		if err != nil {
-			return nil, &ProtocolError{Reason: err.Error()}
-		}
-		if up2 < up1 {
-			return nil, &ProtocolError{Reason: "the second clock reading is earlier than the first"}
-		}
-		s.Sample = &Sample{Seconds: up2 - up1, Counters: c, Sockstat: s.Sockstat}
-		s.Counters, s.Sockstat = c2, sockstat2
+	if !d.seen["uptime2"] {
+		return nil
 	}
-	return s, nil
+	c2, err := procnet.ParseNetstat(d.netstat2.String())
+	if err != nil {
+		return err
+	}
+	if d.up2 < d.up1 {
+		return fmt.Errorf("the second clock reading is earlier than the first")
+	}
+	s.Sample = &Sample{Seconds: d.up2 - d.up1, Counters: c, Sockstat: s.Sockstat}
+	s.Counters, s.Sockstat = c2, d.sockstat2
+	return nil
 }
 
 // mergeDestinations sums entries that name the same destination once

@@ -61,10 +61,18 @@ func TestCollect(t *testing.T) {
 		t.Errorf("runner error not passed through: %v", err)
 	}
 
+	// A run that died before its end marker is not trusted; the error
+	// carries its exit status and stderr.
 	_, err = Collect(context.Background(), &cannedRunner{res: &sshx.Result{ExitStatus: 127, Stderr: []byte("sh: awk: not found\n")}}, sshx.Target{}, 1)
-	var se *ScriptError
-	if !errors.As(err, &se) || se.ExitStatus != 127 || se.Message != "sh: awk: not found" {
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || pe.ExitStatus != 127 || pe.Stderr != "sh: awk: not found" {
 		t.Errorf("exit status: %v", err)
+	}
+	// The script's own error record, with "end error" and a non-zero exit.
+	_, err = Collect(context.Background(), &cannedRunner{res: &sshx.Result{ExitStatus: 1, Stdout: []byte("tcpstats 1\nerror list socket listing by ss failed (status 1)\nend error\n")}}, sshx.Target{}, 1)
+	var se *ScriptError
+	if !errors.As(err, &se) || se.Code != "list" || se.Message != "socket listing by ss failed (status 1)" {
+		t.Errorf("error record: %v", err)
 	}
 }
 
@@ -76,7 +84,7 @@ func TestDecodeErrors(t *testing.T) {
 		protocol bool // *ProtocolError, else *ScriptError
 	}{
 		{"truncated", good[:len(good)/2], true},
-		{"no end marker", strings.TrimSuffix(good, "end tcpstats\n"), true},
+		{"no end marker", strings.TrimSuffix(good, "end ok\n"), true},
 		{"empty", "", true},
 		{"after end", good + "tw 5\n", true},
 		{"wrong version", strings.Replace(good, "tcpstats 1\n", "tcpstats 2\n", 1), true},
@@ -88,7 +96,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"bad listen", strings.Replace(good, "listen 6379,", "listen 6379-1,", 1), true},
 		{"bad netstat pair", strings.Replace(good, "snmp Tcp: 1 ", "snmp Tcp: ", 1), true},
 		{"bad sockstat", strings.Replace(good, "tw 64 alloc", "tw x alloc", 1), true},
-		{"error line", strings.Replace(good, "tw 64\n", "error socket listing by ss failed (status 1)\n", 1), false},
+		{"error line with end ok", strings.Replace(good, "tw 64\n", "error list socket listing by ss failed (status 1)\n", 1), false},
+		{"end error without an error record", strings.Replace(good, "end ok\n", "end error\n", 1), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,13 +125,13 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(string(b))
-	f.Add("tcpstats 1\nsource ss\ntw 0\nend tcpstats\n")
+	f.Add("tcpstats 1\nsource ss\ntw 0\nend ok\n")
 	f.Fuzz(func(t *testing.T, out string) {
 		s, err := Decode([]byte(out))
 		if err != nil {
 			return
 		}
-		if !strings.Contains(out, "end tcpstats") {
+		if !strings.Contains(out, "end ok") {
 			t.Fatal("decoded without end marker")
 		}
 		_ = Analyze(s) // must not panic on anything Decode accepts
@@ -130,7 +139,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestDecodeMergesSpellings(t *testing.T) {
-	out := "tcpstats 1\nsource ss\ntw 9\ntwdst 5 2001:db8::2 80\ntwdst 3 10.0.0.1 6379\ntwdst 2 2001:db8:0::2 80\ntwdst 1 ::ffff:10.0.0.9 1\nend tcpstats\n"
+	out := "tcpstats 1\nsource ss\ntw 9\ntwdst 5 2001:db8::2 80\ntwdst 3 10.0.0.1 6379\ntwdst 2 2001:db8:0::2 80\ntwdst 1 ::ffff:10.0.0.9 1\nend ok\n"
 	s, err := Decode([]byte(out))
 	if err != nil {
 		t.Fatal(err)

@@ -182,7 +182,7 @@ func TestScriptSample(t *testing.T) {
 	for _, in := range []string{"sample 11\n", "sample x\n", "sample -1\n", "sample 100\n"} {
 		sh := shells(t)[0]
 		res, err := (&localRunner{sh: sh, root: root}).Run(context.Background(), sshx.Target{}, Script(), []byte(in))
-		if err != nil || res.ExitStatus == 0 || !strings.HasPrefix(string(res.Stdout), "error sample") {
+		if err != nil || res.ExitStatus == 0 || !strings.HasPrefix(string(res.Stdout), "error input sample") {
 			t.Errorf("%q: %v exit %d %q", in, err, res.ExitStatus, res.Stdout)
 		}
 	}

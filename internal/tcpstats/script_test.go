@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/catalog"
+	"github.com/tcptune/terraform-provider-tcp/internal/hostscript"
 	"github.com/tcptune/terraform-provider-tcp/internal/procnet"
 	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 	"github.com/tcptune/terraform-provider-tcp/internal/testenv"
@@ -29,25 +30,26 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // shellVariant is one way to run the script locally.
 type shellVariant struct {
 	name string
-	argv []string // shell and its arguments before the script body
+	argv []string // shell and its arguments before "-c" and the body
 	path string   // PATH for the script; "" keeps ours
 }
 
 // shells are testenv.Shells: dash with the system tools (mawk, GNU
-// coreutils, ss), busybox sh with only busybox applets on PATH (busybox
-// awk, sort, od; no ss) and bash --posix.
+// coreutils, ss), busybox sh with busybox's applets first on PATH (busybox
+// awk, sort, od; the prelude appends the system directories, where ss is)
+// and bash --posix.
 func shells(t testing.TB) []shellVariant {
 	t.Helper()
 	var out []shellVariant
 	for _, sh := range testenv.Shells(t) {
-		out = append(out, shellVariant{name: sh.Name, argv: append(slices.Clone(sh.Argv), "-c"), path: sh.PATH})
+		out = append(out, shellVariant{name: sh.Name, argv: sh.Argv, path: sh.PATH})
 	}
 	return out
 }
 
-// localRunner runs a script like sshx does, on this machine: the body as
-// `sh -c`, the input on stdin. ns, when set, runs it inside that network
-// namespace; root sets TCP_TUNING_ROOT.
+// localRunner runs a script like sshx does, on this machine
+// (hostscript.LocalRunner), counting the runs. ns, when set, runs it
+// inside that network namespace; root sets TCP_TUNING_ROOT.
 type localRunner struct {
 	sh   shellVariant
 	root string
@@ -55,35 +57,16 @@ type localRunner struct {
 	runs int
 }
 
-func (r *localRunner) Run(ctx context.Context, _ sshx.Target, s sshx.Script, stdin []byte) (*sshx.Result, error) {
+func (r *localRunner) Run(ctx context.Context, t sshx.Target, s sshx.Script, stdin []byte) (*sshx.Result, error) {
 	r.runs++
-	argv := append(slices.Clone(r.sh.argv), s.Body)
-	if r.ns != "" {
-		argv = append([]string{"ip", "netns", "exec", r.ns}, argv...)
-	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	env := []string{"LANG=C"}
+	l := hostscript.LocalRunner{Shell: strings.Join(r.sh.argv, " "), Root: r.root, Env: []string{"LANG=C"}}
 	if r.sh.path != "" {
-		env = append(env, "PATH="+r.sh.path)
-	} else {
-		env = append(env, "PATH="+os.Getenv("PATH"))
+		l.Env = append(l.Env, "PATH="+r.sh.path)
 	}
-	if r.root != "" {
-		env = append(env, "TCP_TUNING_ROOT="+r.root)
+	if r.ns != "" {
+		l.Prefix = []string{"ip", "netns", "exec", r.ns}
 	}
-	cmd.Env = env
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	res := &sshx.Result{Stdout: out.Bytes(), Stderr: errb.Bytes()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.ExitStatus = ee.ExitCode()
-	} else if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return l.Run(ctx, t, s, stdin)
 }
 
 func runScript(t *testing.T, r *localRunner, in Input) *sshx.Result {
@@ -522,15 +505,17 @@ func TestScriptOnThisMachine(t *testing.T) {
 	for _, sh := range shells(t) {
 		for _, nss := range []bool{false, true} {
 			res := runScript(t, &localRunner{sh: sh}, Input{Top: 5, NoSS: nss})
-			if !bytes.HasSuffix(res.Stdout, []byte("\nend tcpstats\n")) {
+			if !bytes.HasSuffix(res.Stdout, []byte("\nend ok\n")) {
 				t.Errorf("%s nss=%v: no end marker:\n%s", sh.name, nss, res.Stdout)
 			}
 			s, err := DecodeResult(res)
 			if err != nil {
 				t.Fatalf("%s nss=%v: %v", sh.name, nss, err)
 			}
+			// The prelude appends the system directories to PATH, so a
+			// shell variant with its own applet PATH finds ss there too.
 			wantSrc := "proc"
-			if _, err := exec.LookPath("ss"); err == nil && !nss && sh.path == "" {
+			if _, err := exec.LookPath("ss"); err == nil && !nss {
 				wantSrc = "ss"
 			}
 			if s.Source != wantSrc || s.KernelRelease != strings.TrimSpace(string(release)) || s.Sockstat == nil {

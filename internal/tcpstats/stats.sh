@@ -1,6 +1,8 @@
-# tcp_stats: one host's TIME_WAIT picture, aggregated on the host.
+# stats.sh: one host's TIME_WAIT picture, aggregated on the host.
 #
-# POSIX sh (dash, busybox sh). Input on stdin, one "key value" per line:
+# POSIX sh (dash, busybox sh), after the common prelude
+# (internal/hostscript/lib.sh: environment, AWK_HEX, the default port range
+# and the socket state names). Input on stdin, one "key value" per line:
 #   top N       top entries per list, 0..1000 (default 10)
 #   nss 1       do not use ss; read /proc/net/tcp{,6} (tests force the fallback)
 #   endian le|be  byte order of /proc/net/tcp words (default: this machine's)
@@ -8,6 +10,7 @@
 #               once), in this one run
 # Env TCP_TUNING_ROOT prefixes every /proc path (a fake root for tests); a
 # fake root implies the /proc fallback, since ss cannot read it.
+# TCP_TUNING_PROC, as in every script, names /proc itself.
 #
 # Output, one record per line (counts before keys so one sort orders them):
 #   tcpstats 1 | source ss|proc | kernel R | sockstat <TCP: line>
@@ -24,19 +27,13 @@
 #   twlport COUNT PORT         server-side TIME_WAIT per local port (top N)
 #   use COUNT ADDR PORT        client-side sockets of every state but LISTEN
 #                              per destination (top max(N,1))
-#   error MESSAGE
-#   end tcpstats               last line: the output is complete
+#   error input|list MESSAGE   then "end error" (exit 1 or 2)
+#   end ok                     last line: the output is complete
 #
 # A socket is client-side when its local port could have been chosen by
 # connect(): inside ip_local_port_range, not in ip_local_reserved_ports and
 # not a listening port. Every other socket is server-side (accepted on a
 # listening port, or bound to a fixed port by its program).
-
-set -f
-LC_ALL=C
-export LC_ALL
-R=${TCP_TUNING_ROOT:-}
-P=$R/proc
 
 top=10
 nss=0
@@ -46,16 +43,16 @@ while IFS=' ' read -r k v rest || [ -n "$k" ]; do
 	case $k in
 	'') ;;
 	top)
-		case $v in '' | *[!0-9]*) echo "error top must be a number"; exit 2 ;; esac
-		if [ "${#v}" -gt 4 ] || [ "$v" -gt 1000 ]; then echo "error top must be at most 1000"; exit 2; fi
+		case $v in '' | *[!0-9]*) fail_output input "top must be a number" ;; esac
+		if [ "${#v}" -gt 4 ] || [ "$v" -gt 1000 ]; then fail_output input "top must be at most 1000"; fi
 		top=$v ;;
 	nss)
-		case $v in 0 | 1) nss=$v ;; *) echo "error nss must be 0 or 1"; exit 2 ;; esac ;;
+		case $v in 0 | 1) nss=$v ;; *) fail_output input "nss must be 0 or 1" ;; esac ;;
 	endian)
-		case $v in le | be) endian=$v ;; *) echo "error endian must be le or be"; exit 2 ;; esac ;;
+		case $v in le | be) endian=$v ;; *) fail_output input "endian must be le or be" ;; esac ;;
 	sample)
-		case $v in [0-9] | 10) sample=$v ;; *) echo "error sample must be 0 to 10 seconds"; exit 2 ;; esac ;;
-	*) echo "error unknown input key"; exit 2 ;;
+		case $v in [0-9] | 10) sample=$v ;; *) fail_output input "sample must be 0 to 10 seconds" ;; esac ;;
+	*) fail_output input "unknown input key" ;;
 	esac
 	k=
 done
@@ -97,8 +94,8 @@ else
 	counters ""
 fi
 
-lo=32768
-hi=60999
+lo=$DEF_PORT_LO
+hi=$DEF_PORT_HI
 res=
 for k in ip_local_port_range ip_local_reserved_ports tcp_tw_reuse tcp_tw_reuse_delay \
 	tcp_tw_recycle tcp_timestamps tcp_max_tw_buckets tcp_fin_timeout; do
@@ -142,8 +139,7 @@ else
 	lis=
 	for f in "$P/net/tcp" "$P/net/tcp6"; do
 		[ -r "$f" ] || continue
-		l=$(awk '
-			function hex(s, i, n, c) { n = 0; s = toupper(s); for (i = 1; i <= length(s); i++) { c = index("0123456789ABCDEF", substr(s, i, 1)); if (c == 0) return -1; n = n * 16 + c - 1 } return n }
+		l=$(awk "$AWK_HEX"'
 			NR == 1 && $1 == "sl" { next }
 			$4 != "0A" && $4 != "03" { exit }
 			$4 == "0A" { n = split($2, a, ":"); printf "%s%d", sep, hex(a[n]); sep = "," }' <"$f")
@@ -153,16 +149,7 @@ fi
 
 # The aggregation. Input: ss -Htan lines, or /proc/net/tcp{,6} lines; a last
 # line "#rc N" carries the lister's exit status.
-AGG='
-function hex(s,   i, n, c) {
-	n = 0; s = toupper(s)
-	for (i = 1; i <= length(s); i++) {
-		c = index("0123456789ABCDEF", substr(s, i, 1))
-		if (c == 0) return -1
-		n = n * 16 + c - 1
-	}
-	return n
-}
+AGG=$AWK_HEX'
 function portset(str, arr,   n, i, j, parts, ab, a, b) {
 	n = split(str, parts, ",")
 	for (i = 1; i <= n; i++) {
@@ -215,10 +202,10 @@ BEGIN {
 	for (i = 0; i < 256; i++) { b = sprintf("%02X", i); H[b] = i; H[tolower(b)] = i }
 	lo += 0; hi += 0
 	portset(resv, res); portset(lisv, lis)
-	split("ESTAB ESTABLISHED SYN-SENT SYN_SENT SYN-RECV SYN_RECV FIN-WAIT-1 FIN_WAIT1 FIN-WAIT-2 FIN_WAIT2 TIME-WAIT TIME_WAIT UNCONN CLOSE CLOSE-WAIT CLOSE_WAIT LAST-ACK LAST_ACK LISTEN LISTEN CLOSING CLOSING", m, " ")
-	for (i = 1; i < 22; i += 2) ssname[m[i]] = m[i + 1]
-	split("ESTABLISHED SYN_SENT SYN_RECV FIN_WAIT1 FIN_WAIT2 TIME_WAIT CLOSE CLOSE_WAIT LAST_ACK LISTEN CLOSING SYN_RECV", m, " ")
-	for (i = 1; i <= 12; i++) procname[sprintf("%02X", i)] = m[i]
+	n = split(sss, m, " ")
+	for (i = 1; i < n; i += 2) ssname[m[i]] = m[i + 1]
+	n = split(pss, m, " ")
+	for (i = 1; i <= n; i++) procname[sprintf("%02X", i)] = m[i]
 	rc = -1; tw = 0
 }
 $1 == "#rc" { rc = $2; next }
@@ -252,7 +239,7 @@ src == "proc" {
 	if (c && key != "") used[key]++
 }
 END {
-	if (rc != 0) { print "error socket listing by " src " failed (status " rc ")"; exit 1 }
+	if (rc != 0) { print "error list socket listing by " src " failed (status " rc ")"; exit 1 }
 	for (s in states) print "state", states[s], s
 	print "tw", tw
 	# Keys are raw text; merge the ones that name the same destination.
@@ -279,7 +266,7 @@ $1 == "twdst" || $1 == "twlport" || $1 == "use" {
 $1 == "error" { err = 1 }
 $1 == "tw" { done = 1 }
 END {
-	if (!err && !done) { print "error socket aggregation failed"; err = 1 }
+	if (!err && !done) { print "error list socket aggregation failed"; err = 1 }
 	if (err) exit 1
 }'
 
@@ -292,7 +279,8 @@ else
 		[ -r "$f" ] && cat "$f"
 	done
 	echo "#rc 0"
-fi | awk -v src="$src" -v lo="$lo" -v hi="$hi" -v resv="$res" -v lisv="$lis" -v le="$le" "$AGG" |
-	sort -k1,1 -k2,2nr -k3,3 -k4,4n | awk -v top="$top" "$TOPN" || exit 1
+fi | awk -v src="$src" -v lo="$lo" -v hi="$hi" -v resv="$res" -v lisv="$lis" -v le="$le" \
+	-v sss="$SS_STATES" -v pss="$PROC_STATES" "$AGG" |
+	sort -k1,1 -k2,2nr -k3,3 -k4,4n | awk -v top="$top" "$TOPN" || end_output error 1
 
-echo "end tcpstats"
+end_output ok 0

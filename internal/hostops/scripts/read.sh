@@ -47,7 +47,7 @@
 #   done                     prints "done" (the input was complete)
 # A key value of LONG bytes or more may be cut (see val): it prints
 # "long <key> <w> <path>" instead, for the shell to read with cat.
-AWK_READ=$AWK_VAL'
+AWK_READ=$AWK_VAL$AWK_HEX'
 function swap(s,   i, c, o) {
 	o = ""
 	for (i = 1; i <= length(s); i++) {
@@ -56,16 +56,6 @@ function swap(s,   i, c, o) {
 		o = o c
 	}
 	return o
-}
-function hex(s,   i, c, n) {
-	n = 0
-	s = toupper(s)
-	for (i = 1; i <= length(s); i++) {
-		c = index("0123456789ABCDEF", substr(s, i, 1))
-		if (c == 0) return -1
-		n = n * 16 + c - 1
-	}
-	return n
 }
 function lsw(p,   j, l, n) {
 	n = length(p)
@@ -151,8 +141,7 @@ op == "keysdone" || op == "done" { print op }
 '
 
 rd_fail() {
-	printf 'error %s %s\nend error\n' "$1" "$2"
-	exit 2
+	fail_output "$1" "$2"
 }
 
 keys=
@@ -332,7 +321,8 @@ directives() {
 	if [ -n "$facts" ]; then
 		printf 'unpriv %s\nlisten %s\nlisten %s\nwant%s \n' \
 			"$P/sys/net/ipv4/ip_unprivileged_port_start" "$P/net/tcp" "$P/net/tcp6" "$keys"
-		for d in /etc/sysctl.d /run/sysctl.d /usr/local/lib/sysctl.d /usr/lib/sysctl.d /lib/sysctl.d; do
+		# shellcheck disable=SC2086 # BOOT_DIRS: the prelude's list, split on spaces
+		for d in $BOOT_DIRS; do
 			set +f
 			for f in "$E$d"/*.conf; do
 				set -f
@@ -341,8 +331,8 @@ directives() {
 			done
 			set -f
 		done
-		if [ -e "$E/etc/sysctl.conf" ] || [ -L "$E/etc/sysctl.conf" ]; then
-			emit_file conf /etc/sysctl.conf "$E/etc/sysctl.conf" "="
+		if [ -e "$E$SYSCTL_CONF" ] || [ -L "$E$SYSCTL_CONF" ]; then
+			emit_file conf "$SYSCTL_CONF" "$E$SYSCTL_CONF" "="
 		fi
 	fi
 	printf 'done\n'
@@ -378,4 +368,4 @@ done <<EOF
 $out
 EOF
 [ -n "$rc_done" ] || rd_fail awk "awk failed or was cut short reading the host"
-printf 'end ok\n'
+end_output ok 0

@@ -1,31 +1,7 @@
-# lib.sh: prelude shared by read.sh, apply.sh and delete.sh; Go prepends it
-# (and record.sh to apply.sh and delete.sh), so every operation is still one
-# self-contained sh -c body.
-# POSIX sh only (dash, busybox ash, bash). No eval, no command is ever built
-# from input: input values are data in variables and files, always quoted.
+# tuning.sh: helpers of read.sh, apply.sh and delete.sh
 #
-# Input (stdin) and output (stdout) are line records "<op> <rest-of-line>".
-# The last output line is "end ok" or "end error".
-#
-# Every host path is prefixed so that tests can use a fake root. On a real
-# host these variables are unset and the prefixes are empty.
-#   TCP_TUNING_ROOT      prefix of every path              (default "")
-#   TCP_TUNING_PROC      where proc is mounted             (default "$TCP_TUNING_ROOT/proc")
-#   TCP_TUNING_ETC_ROOT  prefix of /etc, /run, /usr, /lib  (default "$TCP_TUNING_ROOT")
-
-LC_ALL=C
-export LC_ALL
-umask 022
-PATH="${PATH:+$PATH:}/usr/sbin:/usr/bin:/sbin:/bin"
-export PATH
-set -f
-NL='
-'
-TAB=$(printf '\t')
-IFS=" $TAB$NL"
-R="${TCP_TUNING_ROOT:-}"
-P="${TCP_TUNING_PROC:-$R/proc}"
-E="${TCP_TUNING_ETC_ROOT:-$R}"
+# Go puts the common prelude (internal/hostscript/lib.sh) before it and record.sh
+# (apply and delete) and the operation's own file after it.
 
 # valid_key KEY: net.* names made of [a-z0-9_.-] with no empty component.
 # (The Go side validates the same way; this is defence in depth.)
@@ -318,8 +294,7 @@ setup_work() {
 		W=
 	done
 	if [ -z "$W" ]; then
-		printf 'error tmp cannot create a temporary directory\nend error\n'
-		exit 2
+		fail_output tmp "cannot create a temporary directory"
 	fi
 	trap 'lock_release; rm -rf "$W"' EXIT
 	trap '' HUP PIPE
@@ -335,8 +310,7 @@ finish() {
 	while IFS= read -r fi_l; do
 		printf '%s\n' "$fi_l"
 	done <"$W/out"
-	printf 'end %s\n' "$1"
-	exit "$2"
+	end_output "$1" "$2"
 }
 
 # input_error MESSAGE: rejects the input before anything was changed.

@@ -1,4 +1,4 @@
-package hostops
+package hostscript
 
 import (
 	"bytes"
