@@ -242,6 +242,17 @@ func ByAttribute(name string) (Setting, bool) {
 	return All()[i], true
 }
 
+// KeyOf returns the sysctl key of a typed attribute ("tcp_timestamps" ->
+// "net.ipv4.tcp_timestamps"), so code outside the table names keys by the
+// row. It panics on an attribute the table lacks: a programming error.
+func KeyOf(attribute string) string {
+	i, ok := byAttribute[attribute]
+	if !ok {
+		panic("catalog: no attribute " + attribute)
+	}
+	return table[i].Key
+}
+
 // ByKey returns the setting with the given full sysctl key.
 func ByKey(key string) (Setting, bool) {
 	i, ok := byKey[key]

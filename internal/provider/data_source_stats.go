@@ -21,8 +21,6 @@ var (
 	_ datasource.DataSourceWithValidateConfig = (*statsDataSource)(nil)
 )
 
-const defaultTop = 10
-
 // statsDataSource is tcp_stats: one host's TIME_WAIT picture.
 type statsDataSource struct {
 	data *providerData
@@ -106,7 +104,7 @@ func (d *statsDataSource) Schema(ctx context.Context, _ datasource.SchemaRequest
 			"port":     schema.Int64Attribute{Optional: true, MarkdownDescription: "SSH port. Defaults to the provider's `port`.", Validators: []validator.Int64{int64validator.Between(1, 65535)}},
 			"user":     schema.StringAttribute{Optional: true, MarkdownDescription: "SSH user. Defaults to the provider's `user`.", Validators: []validator.String{userValidator{}}},
 			"host_key": schema.StringAttribute{Optional: true, MarkdownDescription: "Pinned host key or `@cert-authority` CA key for this host.", Validators: []validator.String{hostKeyValidator{}}},
-			"top": schema.Int64Attribute{Optional: true, MarkdownDescription: fmt.Sprintf("How many entries `time_wait_by_destination` and `time_wait_by_local_port` keep. Defaults to `%d`.", defaultTop),
+			"top": schema.Int64Attribute{Optional: true, MarkdownDescription: fmt.Sprintf("How many entries `time_wait_by_destination` and `time_wait_by_local_port` keep. Defaults to `%d`.", tcpstats.DefaultTop),
 				Validators: []validator.Int64{int64validator.Between(0, tcpstats.MaxTop)}},
 			"sample_seconds": schema.Int64Attribute{Optional: true,
 				MarkdownDescription: fmt.Sprintf("Read the kernel counters twice, this many seconds apart (1 to %d), in the same SSH exec, and report per-second `rates`. "+
@@ -199,8 +197,8 @@ func (d *statsDataSource) Read(ctx context.Context, req datasource.ReadRequest, 
 	defer cancel()
 
 	t := d.data.resolve(target(m.Host, m.Port, m.User, m.HostKey))
-	label := fmt.Sprintf("%s@%s:%d", t.User, t.Host, t.Port)
-	top := int(int64Or(m.Top, defaultTop))
+	label := t.Label()
+	top := int(int64Or(m.Top, tcpstats.DefaultTop))
 	snap, err := tcpstats.CollectInput(ctx, d.data.pool, t, tcpstats.Input{Top: top, Sample: int(int64Or(m.SampleSeconds, 0))})
 	if err != nil {
 		resp.Diagnostics.Append(hostErrorDiag("Read TCP Statistics", label, err))

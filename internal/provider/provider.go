@@ -5,6 +5,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,12 +90,12 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 		Attributes: map[string]schema.Attribute{
 			"user": schema.StringAttribute{
 				Optional:            true,
-				MarkdownDescription: "SSH user for every host, unless a resource sets its own `user`. Defaults to `root`. A non-root user needs `sudo = true` and passwordless sudo.",
+				MarkdownDescription: "SSH user for every host, unless a resource sets its own `user`. Defaults to `" + sshx.DefaultUser + "`. A non-root user needs `sudo = true` and passwordless sudo.",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(1), userValidator{}},
 			},
 			"port": schema.Int64Attribute{
 				Optional:            true,
-				MarkdownDescription: "SSH port for every host, unless a resource sets its own `port`. Defaults to `22`.",
+				MarkdownDescription: fmt.Sprintf("SSH port for every host, unless a resource sets its own `port`. Defaults to `%d`.", sshx.DefaultPort),
 				Validators:          []validator.Int64{int64validator.Between(1, 65535)},
 			},
 			"password": schema.StringAttribute{
@@ -146,7 +147,7 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			},
 			"bastion_port": schema.Int64Attribute{
 				Optional:            true,
-				MarkdownDescription: "SSH port of the bastion. Defaults to `port`, then `22`.",
+				MarkdownDescription: fmt.Sprintf("SSH port of the bastion. Defaults to `port`, then `%d`.", sshx.DefaultPort),
 				Validators:          []validator.Int64{int64validator.Between(1, 65535)},
 			},
 			"bastion_user": schema.StringAttribute{
@@ -181,12 +182,12 @@ func (p *tcpProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *
 			"timeout": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "Budget to connect to a host: dial, handshake, authentication and retries of transient failures, " +
-					"as a Go duration (`30s`, `2m`). Defaults to `1m`. Host operations are bounded by the resources' `timeouts` blocks.",
+					"as a Go duration (`30s`, `2m`). Defaults to `" + durationText(sshx.DefaultTimeout) + "`. Host operations are bounded by the resources' `timeouts` blocks.",
 				Validators: []validator.String{durationValidator{}},
 			},
 			"max_sessions_per_host": schema.Int64Attribute{
 				Optional:            true,
-				MarkdownDescription: "Concurrent SSH sessions on the one connection kept per host. Defaults to `2`; keep it below the hosts' sshd `MaxSessions`.",
+				MarkdownDescription: fmt.Sprintf("Concurrent SSH sessions on the one connection kept per host. Defaults to `%d`; keep it below the hosts' sshd `MaxSessions`.", sshx.DefaultMaxSessionsPerHost),
 				Validators:          []validator.Int64{int64validator.Between(1, 64)},
 			},
 		},
@@ -270,8 +271,8 @@ func (p *tcpProvider) Configure(ctx context.Context, req provider.ConfigureReque
 func (m providerModel) sshConfig() (sshx.Config, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	cfg := sshx.Config{
-		User:                  stringOr(m.User, "root"),
-		Port:                  int(int64Or(m.Port, 22)),
+		User:                  stringOr(m.User, sshx.DefaultUser),
+		Port:                  int(int64Or(m.Port, sshx.DefaultPort)),
 		Password:              m.Password.ValueString(),
 		PrivateKey:            m.PrivateKey.ValueString(),
 		PrivateKeyPassphrase:  m.PrivateKeyPassphrase.ValueString(),
@@ -280,8 +281,8 @@ func (m providerModel) sshConfig() (sshx.Config, diag.Diagnostics) {
 		HostKey:               m.HostKey.ValueString(),
 		InsecureIgnoreHostKey: m.InsecureIgnoreHostKey.ValueBool(),
 		Sudo:                  m.Sudo.ValueBool(),
-		MaxSessionsPerHost:    int(int64Or(m.MaxSessionsPerHost, 2)),
-		Timeout:               time.Minute,
+		MaxSessionsPerHost:    int(int64Or(m.MaxSessionsPerHost, sshx.DefaultMaxSessionsPerHost)),
+		Timeout:               sshx.DefaultTimeout,
 	}
 	sock := os.Getenv("SSH_AUTH_SOCK")
 	cfg.Agent = sock != ""
@@ -396,4 +397,16 @@ func (durationValidator) ValidateString(_ context.Context, req validator.StringR
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Duration",
 			"Expected a positive Go duration such as \"30s\" or \"2m\".\nValue: "+req.ConfigValue.ValueString())
 	}
+}
+
+// durationText is d as the docs write it: "1m", "30s", "2h".
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

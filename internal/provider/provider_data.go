@@ -115,7 +115,7 @@ func (d *providerData) drop(t sshx.Target, persistPath string) {
 }
 
 func targetKey(t sshx.Target) string {
-	return fmt.Sprintf("%s@%s:%d/", t.User, t.Host, t.Port)
+	return t.Label() + "/"
 }
 
 // providerDataFrom converts what the framework passes to Configure

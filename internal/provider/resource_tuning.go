@@ -239,7 +239,7 @@ func (r *tuningResource) ids(m tuningModel) (sshx.Target, string) {
 	if r.data != nil {
 		t = r.data.resolve(t)
 	}
-	return t, fmt.Sprintf("%s@%s:%d", t.User, t.Host, t.Port)
+	return t, t.Label()
 }
 
 // ModifyPlan completes the plan in named steps: the computed id and file
@@ -279,7 +279,7 @@ func (r *tuningResource) planIdentity(plan *tuningModel) {
 		return
 	}
 	t, _ := r.ids(*plan)
-	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
+	plan.ID = types.StringValue(tuningID(t, plan.Name.ValueString()))
 	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
 }
 
@@ -392,10 +392,10 @@ func ownFile(f *hostops.SysctlFile, name, replaces string) bool {
 }
 
 // Keys every host read includes, because host-aware rules need them.
-const (
-	keyPortRange  = "net.ipv4.ip_local_port_range"
-	keyReserved   = "net.ipv4.ip_local_reserved_ports"
-	keyTimestamps = "net.ipv4.tcp_timestamps"
+var (
+	keyPortRange  = catalog.KeyOf("ip_local_port_range")
+	keyReserved   = catalog.KeyOf("ip_local_reserved_ports")
+	keyTimestamps = catalog.KeyOf("tcp_timestamps")
 )
 
 // readKeys is what a host read asks for: the managed keys plus the facts.
@@ -555,7 +555,7 @@ func (r *tuningResource) apply(ctx context.Context, plan tuningModel, prior *tun
 	// of one apply see each other's files (the host lock holds across
 	// processes).
 	defer r.data.lockHost(t)()
-	plan.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, plan.Name.ValueString()))
+	plan.ID = types.StringValue(tuningID(t, plan.Name.ValueString()))
 	plan.PersistPath = types.StringValue(persistPathFor(plan.Priority.ValueInt64(), plan.Name.ValueString()))
 	spec, err := specOf(plan)
 	if err != nil {
@@ -890,7 +890,7 @@ func importBase(ctx context.Context, state *tuningModel, t sshx.Target, res *hos
 		state.Priority = types.Int64Value(defaultPriority)
 	}
 	state.PersistPath = types.StringValue(persistPath)
-	state.ID = types.StringValue(fmt.Sprintf("%s:%d/%s", t.Host, t.Port, name))
+	state.ID = types.StringValue(tuningID(t, name))
 	state.KernelRelease = types.StringValue(res.KernelRelease)
 	state.Persist = types.BoolValue(persist)
 	state.RestoreOnDestroy = types.BoolValue(true)
@@ -949,6 +949,10 @@ func (r *tuningResource) Delete(ctx context.Context, req resource.DeleteRequest,
 }
 
 var importRE = regexp.MustCompile(`^(?:([^@/]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d+))?/(.+)$`)
+
+// tuningID is a tuning's id, host:port/name (Addr: an IPv6 host in
+// brackets), which ImportState reads back.
+func tuningID(t sshx.Target, name string) string { return t.Addr() + "/" + name }
 
 // ImportState accepts user@host:port/name (user and port optional).
 func (r *tuningResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/sshx"
 )
 
 // TestImportStateParsesID covers every form of the import ID: user and port
@@ -79,5 +81,29 @@ func TestImportStateParsesID(t *testing.T) {
 				t.Errorf("port = %v, want %d (null when not in the ID)", port, c.port)
 			}
 		})
+	}
+}
+
+// TestTuningIDImportsBack: the id the provider gives a tuning is one
+// ImportState reads back to the same host, port and name, IPv6 included.
+func TestTuningIDImportsBack(t *testing.T) {
+	ctx := context.Background()
+	sch := tuningSchema(t)
+	for _, tg := range []sshx.Target{{Host: "web1", Port: 22}, {Host: "10.0.1.11", Port: 2222}, {Host: "::1", Port: 22}, {Host: "[2001:db8::5]", Port: 2200}} {
+		id := tuningID(tg, "tcp-tuning")
+		resp := &resource.ImportStateResponse{State: tfsdk.State{Schema: sch, Raw: tftypes.NewValue(sch.Type().TerraformType(ctx), nil)}}
+		(&tuningResource{}).ImportState(ctx, resource.ImportStateRequest{ID: id}, resp)
+		if resp.Diagnostics.HasError() {
+			t.Fatalf("id %q does not import: %v", id, resp.Diagnostics)
+		}
+		var host, name types.String
+		var port types.Int64
+		resp.Diagnostics.Append(resp.State.GetAttribute(ctx, path.Root("host"), &host)...)
+		resp.Diagnostics.Append(resp.State.GetAttribute(ctx, path.Root("port"), &port)...)
+		resp.Diagnostics.Append(resp.State.GetAttribute(ctx, path.Root("name"), &name)...)
+		want := strings.Trim(tg.Host, "[]")
+		if resp.Diagnostics.HasError() || host.ValueString() != want || port.ValueInt64() != int64(tg.Port) || name.ValueString() != "tcp-tuning" {
+			t.Errorf("id %q imports as host %q port %v name %q, want %q %d tcp-tuning", id, host.ValueString(), port, name.ValueString(), want, tg.Port)
+		}
 	}
 }

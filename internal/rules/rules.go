@@ -150,9 +150,12 @@ const (
 	attrExtra        = "extra_sysctls"
 	attrServicePorts = "service_ports"
 
-	keyTimestamps        = "net.ipv4.tcp_timestamps"
+	// keyUnprivilegedStart is read from the host for the port-range rule;
+	// it is not a setting of the catalogue.
 	keyUnprivilegedStart = "net.ipv4.ip_unprivileged_port_start"
 )
+
+var keyTimestamps = catalog.KeyOf(attrTimestamps)
 
 // Desired returns the full sysctl key -> canonical value for every setting
 // the config sets (typed attributes and extra_sysctls). The error joins
@@ -169,14 +172,14 @@ func Desired(c Config) (map[string]string, error) {
 		out[s.Key] = strconv.FormatInt(c.Ints[attr], 10)
 	}
 	if c.PortRange != nil {
-		out["net.ipv4.ip_local_port_range"] = c.PortRange.String()
+		out[catalog.KeyOf(attrPortRange)] = c.PortRange.String()
 	}
 	if c.ReservedPortsSet {
 		v, err := catalog.CanonicalPortListFromItems(c.ReservedPorts)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", attrReserved, err))
 		} else {
-			out["net.ipv4.ip_local_reserved_ports"] = v
+			out[catalog.KeyOf(attrReserved)] = v
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Extra)) {

@@ -4,6 +4,8 @@
 package sshx
 
 import (
+	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -60,6 +62,16 @@ type Target struct {
 	User    string
 	HostKey string
 }
+
+// Addr is host:port as net.JoinHostPort writes it: "[::1]:22" for an IPv6
+// host (brackets around Host are accepted and not doubled).
+func (t Target) Addr() string {
+	h := strings.TrimSuffix(strings.TrimPrefix(t.Host, "["), "]")
+	return net.JoinHostPort(h, strconv.Itoa(t.Port))
+}
+
+// Label is user@host:port (Addr), how errors, logs and ids name a host.
+func (t Target) Label() string { return t.User + "@" + t.Addr() }
 
 // Script is one embedded POSIX sh program. Name is used in logs and errors.
 // Body is a constant of this program, never built from user values.
