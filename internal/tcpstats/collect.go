@@ -73,10 +73,22 @@ type Input struct {
 	Sample int
 }
 
-// Marshal renders the input as the script reads it.
+// Sysctls are the settings the script reads (under net.ipv4, named by
+// their catalogue attribute), in the order it reports them: the ones the
+// analysis uses.
+var Sysctls = []string{
+	"ip_local_port_range", "ip_local_reserved_ports", "tcp_tw_reuse", "tcp_tw_reuse_delay",
+	"tcp_tw_recycle", "tcp_timestamps", "tcp_max_tw_buckets", "tcp_fin_timeout",
+}
+
+// Marshal renders the input as the script reads it, with a "sysctl" record
+// for each of Sysctls.
 func (in Input) Marshal() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "top %d\n", in.Top)
+	for _, k := range Sysctls {
+		fmt.Fprintf(&b, "sysctl %s\n", k)
+	}
 	if in.NoSS {
 		b.WriteString("nss 1\n")
 	}

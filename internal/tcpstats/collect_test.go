@@ -42,7 +42,11 @@ func TestCollect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(r.stdin) != "top 3\n" || r.name != ScriptName || r.calls != 1 {
+	want := "top 3\n"
+	for _, k := range Sysctls {
+		want += "sysctl " + k + "\n"
+	}
+	if string(r.stdin) != want || r.name != ScriptName || r.calls != 1 {
 		t.Errorf("ran %q with %q", r.name, r.stdin)
 	}
 	if s.TimeWait != 64 || len(s.TimeWaitByDestination) != 3 || s.KernelRelease == "" {

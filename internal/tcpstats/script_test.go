@@ -470,7 +470,7 @@ func TestScriptTopCut(t *testing.T) {
 func TestScriptBadInput(t *testing.T) {
 	root := testdataRoot(t)
 	for _, sh := range shells(t) {
-		for _, in := range []string{"top x\n", "top 1001\n", "top 99999999999999999999\n", "nss 2\n", "endian middle\n", "rm -rf /\n", "top 5\n$(reboot)\n"} {
+		for _, in := range []string{"top x\n", "top 1001\n", "top 99999999999999999999\n", "nss 2\n", "endian middle\n", "rm -rf /\n", "top 5\n$(reboot)\n", "sysctl ../../kernel/x\n", "sysctl tcp_fin_timeout;reboot\n", "sysctl\n"} {
 			r := &localRunner{sh: sh, root: root}
 			res, err := r.Run(context.Background(), sshx.Target{}, Script(), []byte(in))
 			if err != nil {

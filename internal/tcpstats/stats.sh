@@ -4,6 +4,7 @@
 # (internal/hostscript/lib.sh: environment, AWK_HEX, the default port range
 # and the socket state names). Input on stdin, one "key value" per line:
 #   top N       top entries per list, 0..1000 (default 10)
+#   sysctl NAME a setting under net.ipv4 to report (repeatable; [a-z0-9_])
 #   nss 1       do not use ss; read /proc/net/tcp{,6} (tests force the fallback)
 #   endian le|be  byte order of /proc/net/tcp words (default: this machine's)
 #   sample N    read the counters twice, N seconds apart (1..10; default 0:
@@ -39,6 +40,7 @@ top=10
 nss=0
 endian=
 sample=0
+keys=
 while IFS=' ' read -r k v rest || [ -n "$k" ]; do
 	case $k in
 	'') ;;
@@ -46,6 +48,9 @@ while IFS=' ' read -r k v rest || [ -n "$k" ]; do
 		case $v in '' | *[!0-9]*) fail_output input "top must be a number" ;; esac
 		if [ "${#v}" -gt 4 ] || [ "$v" -gt 1000 ]; then fail_output input "top must be at most 1000"; fi
 		top=$v ;;
+	sysctl)
+		case $v in '' | *[!abcdefghijklmnopqrstuvwxyz0123456789_]*) fail_output input "invalid sysctl name" ;; esac
+		keys="$keys $v" ;;
 	nss)
 		case $v in 0 | 1) nss=$v ;; *) fail_output input "nss must be 0 or 1" ;; esac ;;
 	endian)
@@ -97,8 +102,8 @@ fi
 lo=$DEF_PORT_LO
 hi=$DEF_PORT_HI
 res=
-for k in ip_local_port_range ip_local_reserved_ports tcp_tw_reuse tcp_tw_reuse_delay \
-	tcp_tw_recycle tcp_timestamps tcp_max_tw_buckets tcp_fin_timeout; do
+# shellcheck disable=SC2086 # keys: validated names, split on spaces
+for k in $keys; do
 	f=$P/sys/net/ipv4/$k
 	if [ -r "$f" ] && v=$(tr '\t\n' '  ' <"$f" 2>/dev/null); then
 		# shellcheck disable=SC2086
