@@ -43,16 +43,20 @@ func Delete(ctx context.Context, r Runner, t sshx.Target, req DeleteRequest) (*D
 // check its records against the request.
 func do[Req, Res any](ctx context.Context, r Runner, t sshx.Target, s sshx.Script, req Req,
 	encode func(Req) ([]byte, error), check func(*result, Req) (Res, error)) (Res, error) {
+	var none Res
 	in, err := encode(req)
-	out, err := run(ctx, r, t, s, in, err)
 	if err != nil {
-		var none Res
 		return none, err
 	}
-	return check(out, req)
+	res, err := r.Run(ctx, t, s, in)
+	if err != nil {
+		return none, err // transport errors unchanged
+	}
+	return parseAs(s.Name, req, res, check)
 }
 
-// parseAs checks a forged result res as script's output (tests).
+// parseAs parses res as script's output (parse) and checks its records
+// against req; tests feed it forged results.
 func parseAs[Req, Res any](script string, req Req, res *sshx.Result, check func(*result, Req) (Res, error)) (Res, error) {
 	out, err := parse(script, res)
 	if err != nil {

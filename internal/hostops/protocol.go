@@ -2,7 +2,6 @@ package hostops
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -239,21 +238,8 @@ type result struct {
 	res    *sshx.Result
 }
 
-// run, given the encoded request in (or the error encoding it), runs script on t through r and parses
-// the output: a transport error unchanged, an incomplete run a
-// *ProtocolError, the script's own error record its error (scriptError).
-func run(ctx context.Context, r Runner, t sshx.Target, script sshx.Script, in []byte, encErr error) (*result, error) {
-	if encErr != nil {
-		return nil, encErr
-	}
-	res, err := r.Run(ctx, t, script, in)
-	if err != nil {
-		return nil, err
-	}
-	return parse(script.Name, res)
-}
-
-// parse parses res as script's output (tests feed forged results here).
+// parse splits res as script's output (hostscript.Parse) and turns its
+// error record, if any, into the error it stands for (scriptError).
 func parse(script string, res *sshx.Result) (*result, error) {
 	out, err := hostscript.Parse(script, res)
 	if err != nil {

@@ -71,13 +71,6 @@ func hostNote(fromHost bool) string {
 	return ""
 }
 
-func keyOf(attr string) string {
-	if s, ok := catalog.ByAttribute(attr); ok {
-		return s.Key
-	}
-	return attr
-}
-
 func noSettings() Finding {
 	return errorAt(Path{}, "No TCP Settings Configured",
 		"A tcp_tuning resource must set at least one setting: a typed attribute such as "+
@@ -123,7 +116,7 @@ func recycleBehindNAT() Finding {
 			"that it does not make recycling safe: with random timestamp offsets per connection "+
 			"(Linux 4.10, and kernels carrying commit "+catalog.TimestampOffsetsPerConnectionCommit+") "+
 			"even clients without NAT have their SYNs dropped.",
-			"Key", keyOf(attrTwRecycle), "Value", "1", "behind_nat", "true"))
+			"Key", catalog.KeyOf(attrTwRecycle), "Value", "1", "behind_nat", "true"))
 }
 
 func recycleRemoved(v int64) Finding {
@@ -131,7 +124,7 @@ func recycleRemoved(v int64) Finding {
 		detail("tcp_tw_recycle was removed in Linux 4.12: on newer kernels the key does not "+
 			"exist and applying it fails. Remove the attribute unless every target host runs "+
 			"a kernel older than 4.12.",
-			"Key", keyOf(attrTwRecycle), "Value", itoa(v), "Available", "removed in Linux 4.12"))
+			"Key", catalog.KeyOf(attrTwRecycle), "Value", itoa(v), "Available", "removed in Linux 4.12"))
 }
 
 func needsTimestamps(attr string, fromHost bool) Finding {
@@ -140,7 +133,7 @@ func needsTimestamps(attr string, fromHost bool) Finding {
 		"connection on the same ports from old duplicate segments. Set tcp_timestamps to 1 "+
 		"(the default) or 2, or remove %s.", attr, attr)
 	return errorAt(Path{Attribute: attr}, "TIME_WAIT Reuse Needs TCP Timestamps",
-		detail(text, "Key", keyOf(attr), "Value", "1",
+		detail(text, "Key", catalog.KeyOf(attr), "Value", "1",
 			"Timestamps", keyTimestamps+" = 0"+hostNote(fromHost)))
 }
 
@@ -156,14 +149,14 @@ func rangeBound(r PortRange, field string, row catalog.Setting) Finding {
 			"rejects the range (EINVAL). Use a max of at most %d.", r.Max, row.Max, row.Max)
 	}
 	return errorAt(Path{Attribute: attrPortRange, Field: field}, "Invalid Ephemeral Port Range",
-		detail(text, "Key", keyOf(attrPortRange), "Value", r.String()))
+		detail(text, "Key", catalog.KeyOf(attrPortRange), "Value", r.String()))
 }
 
 func rangeReversed(r PortRange) Finding {
 	return errorAt(Path{Attribute: attrPortRange}, "Invalid Ephemeral Port Range",
 		detail(fmt.Sprintf("ip_local_port_range.min (%d) is greater than max (%d); the kernel "+
 			"rejects the range (EINVAL). Swap the values.", r.Min, r.Max),
-			"Key", keyOf(attrPortRange), "Value", r.String()))
+			"Key", catalog.KeyOf(attrPortRange), "Value", r.String()))
 }
 
 func rangeParity(r PortRange) Finding {
@@ -183,7 +176,7 @@ func rangeParity(r PortRange) Finding {
 			"\"ip_local_port_range: prefer different parity for start/end values\" once per "+
 			"network namespace. The range works; to follow the recommendation use max = %d.",
 			r.Min, r.Max, parity, suggest),
-			"Key", keyOf(attrPortRange), "Value", r.String()))
+			"Key", catalog.KeyOf(attrPortRange), "Value", r.String()))
 }
 
 func invalidReserved(elem string, err error) Finding {
@@ -196,7 +189,7 @@ func invalidReserved(elem string, err error) Finding {
 			"element is a port (\"7005\") or an inclusive range (\"8001-8100\") of ports 1-65535, "+
 			"lower port first, without spaces; the kernel rejects the whole list otherwise (EINVAL).",
 			strconv.Quote(elem), reason),
-			"Key", keyOf(attrReserved), "Element", strconv.Quote(elem)))
+			"Key", catalog.KeyOf(attrReserved), "Element", strconv.Quote(elem)))
 }
 
 func capacityPath(c Config) Path {
@@ -297,7 +290,7 @@ func reuseTwoIsGlobal(kernel string) Finding {
 			"any non-zero value, 2 included, lets connect() reuse TIME_WAIT ports for every "+
 			"destination, and the default is 0. If you meant loopback only, this kernel cannot do "+
 			"it: use 0 to keep reuse off, or 1 to say what the host will do.", since, kernel),
-			"Key", keyOf(attrTwReuse), "Value", "2", "Kernel", kernel))
+			"Key", catalog.KeyOf(attrTwReuse), "Value", "2", "Kernel", kernel))
 }
 
 func invalidServicePort(p int64) Finding {
@@ -341,7 +334,7 @@ func lowTwBuckets(v int64) Finding {
 			"default is half the established-connection hash and scales with memory (about 4096 on a "+
 			"1 GiB machine, 131072 at 17-32 GiB), so check it before lowering it. Use at least %d, or remove the cause of the "+
 			"TIME_WAIT sockets (keep connections open, let clients close first).", v, v, MinTwBuckets),
-			"Key", keyOf(attrTwBuckets), "Value", itoa(v)))
+			"Key", catalog.KeyOf(attrTwBuckets), "Value", itoa(v)))
 }
 
 func extraTyped(k string, s catalog.Setting) Finding {
@@ -440,7 +433,7 @@ func rangeBelowUnprivileged(r PortRange, start int64, kernel string) Finding {
 		detail(fmt.Sprintf("The kernel rejects ip_local_port_range (EINVAL) when min (%d) is "+
 			"lower than net.ipv4.ip_unprivileged_port_start (%d) on this host. Raise min to at "+
 			"least %d.", r.Min, start, start),
-			"Key", keyOf(attrPortRange), "Value", r.String(),
+			"Key", catalog.KeyOf(attrPortRange), "Value", r.String(),
 			"ip_unprivileged_port_start", itoa(start), "Kernel", kernelText(kernel)))
 }
 

@@ -53,8 +53,8 @@ func newEndpoint(user, host string, port int, pol hostKeyPolicy) (*endpoint, err
 	if port < 1 || port > 65535 {
 		return nil, fmt.Errorf("port %d is out of range 1-65535", port)
 	}
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	return &endpoint{user: user, host: host, port: port, addr: addr, key: user + "@" + addr, policy: pol}, nil
+	t := Target{Host: host, Port: port, User: user}
+	return &endpoint{user: user, host: host, port: port, addr: t.Addr(), key: t.Label(), policy: pol}, nil
 }
 
 // Pool keeps one SSH connection per user@host:port (and one to the bastion)
