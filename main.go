@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"log"
@@ -12,7 +11,7 @@ import (
 	"runtime/pprof"
 	"strings"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/tcptune/terraform-provider-tcp/internal/provider"
 )
@@ -27,11 +26,12 @@ func main() {
 
 	quietSDKLogs()
 	stopProfile := profileCPU()
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address:         "registry.terraform.io/tcptune/tcp",
-		Debug:           debug,
-		ProtocolVersion: 6,
-	})
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	// What providerserver.Serve does, with the RPCs scoped (provider.ProtocolServer).
+	err := tf6server.Serve("registry.terraform.io/tcptune/tcp", provider.ProtocolServer(version), opts...)
 	stopProfile()
 	if err != nil {
 		log.Fatal(err.Error())

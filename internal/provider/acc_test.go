@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
@@ -22,7 +21,7 @@ import (
 
 // protoV6Factories serves the provider in-process for terraform-plugin-testing.
 var protoV6Factories = map[string]func() (tfprotov6.ProviderServer, error){
-	"tcp": providerserver.NewProtocol6WithError(New("test")()),
+	"tcp": func() (tfprotov6.ProviderServer, error) { return scoped(New("test")()), nil },
 }
 
 // poolRecorder serves the provider in-process and records every pool a
@@ -40,7 +39,7 @@ func (p *poolRecorder) factories() map[string]func() (tfprotov6.ProviderServer, 
 				p.pools = append(p.pools, pool)
 				p.mu.Unlock()
 			}}
-			return providerserver.NewProtocol6WithError(prov)()
+			return scoped(prov), nil
 		},
 	}
 }

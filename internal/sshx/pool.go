@@ -17,6 +17,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/tcptune/terraform-provider-tcp/internal/rpcctx"
 )
 
 // Connect retry backoff: first wait, cap. Session-open retries use their own.
@@ -303,7 +305,9 @@ func (p *Pool) getClient(ctx context.Context, hc *hostConn, ep *endpoint) (*ssh.
 		call := hc.dialing
 		if call == nil {
 			call = &dialCall{done: make(chan struct{}), policyID: pid}
-			dctx := context.WithoutCancel(ctx) // keeps the logger, not the deadline
+			// Keeps the request's logger, not its deadline, for as long as
+			// the connection lives (rpcctx: not the scope a release empties).
+			dctx := rpcctx.Lasting(ctx)
 			if !p.goBackground(func() { p.dial(dctx, hc, ep, call) }) {
 				hc.mu.Unlock()
 				return nil, newError(KindOther, ep, "", errPoolClosed)
