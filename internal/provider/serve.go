@@ -25,8 +25,9 @@ func scoped(p provider.Provider) tfprotov6.ProviderServer {
 }
 
 // scopedServer runs the framework's unary RPCs in a scope released when
-// each returns. Streaming RPCs (list resources, actions) pass through: their
-// streams outlive the call, and this provider serves none.
+// each returns. It serves tfprotov6.ProviderServer only: the optional
+// interfaces (list resources, actions, state stores, some of them streaming)
+// are not exposed, and this provider has none of them.
 type scopedServer struct {
 	tfprotov6.ProviderServer
 }
@@ -96,4 +97,32 @@ func (s scopedServer) ValidateDataResourceConfig(ctx context.Context, req *tfpro
 
 func (s scopedServer) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
 	return scope(ctx, req, s.ProviderServer.ReadDataSource)
+}
+
+func (s scopedServer) GetFunctions(ctx context.Context, req *tfprotov6.GetFunctionsRequest) (*tfprotov6.GetFunctionsResponse, error) {
+	return scope(ctx, req, s.ProviderServer.GetFunctions)
+}
+
+func (s scopedServer) CallFunction(ctx context.Context, req *tfprotov6.CallFunctionRequest) (*tfprotov6.CallFunctionResponse, error) {
+	return scope(ctx, req, s.ProviderServer.CallFunction)
+}
+
+func (s scopedServer) ValidateEphemeralResourceConfig(ctx context.Context, req *tfprotov6.ValidateEphemeralResourceConfigRequest) (*tfprotov6.ValidateEphemeralResourceConfigResponse, error) {
+	return scope(ctx, req, s.ProviderServer.ValidateEphemeralResourceConfig)
+}
+
+func (s scopedServer) OpenEphemeralResource(ctx context.Context, req *tfprotov6.OpenEphemeralResourceRequest) (*tfprotov6.OpenEphemeralResourceResponse, error) {
+	return scope(ctx, req, s.ProviderServer.OpenEphemeralResource)
+}
+
+func (s scopedServer) RenewEphemeralResource(ctx context.Context, req *tfprotov6.RenewEphemeralResourceRequest) (*tfprotov6.RenewEphemeralResourceResponse, error) {
+	return scope(ctx, req, s.ProviderServer.RenewEphemeralResource)
+}
+
+func (s scopedServer) CloseEphemeralResource(ctx context.Context, req *tfprotov6.CloseEphemeralResourceRequest) (*tfprotov6.CloseEphemeralResourceResponse, error) {
+	return scope(ctx, req, s.ProviderServer.CloseEphemeralResource)
+}
+
+func (s scopedServer) GenerateResourceConfig(ctx context.Context, req *tfprotov6.GenerateResourceConfigRequest) (*tfprotov6.GenerateResourceConfigResponse, error) {
+	return scope(ctx, req, s.ProviderServer.GenerateResourceConfig)
 }

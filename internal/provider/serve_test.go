@@ -2,6 +2,10 @@ package provider
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"reflect"
 	"runtime"
 	"testing"
 	"weak"
@@ -51,4 +55,35 @@ func TestScopedServerLetsGoOfFinishedRequests(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(srv) // the server (and what it keeps) outlives the checks
+}
+
+// TestScopedServerWrapsEveryUnaryRPC keeps scopedServer complete: every
+// method of tfprotov6.ProviderServer but StopProvider (which ends the
+// others) is declared on scopedServer itself, so none is promoted from the
+// framework's server unscoped when plugin-go adds one.
+func TestScopedServerWrapsEveryUnaryRPC(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "serve.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := map[string]bool{}
+	for _, d := range f.Decls {
+		fn, ok := d.(*ast.FuncDecl)
+		if !ok || fn.Recv == nil || len(fn.Recv.List) != 1 {
+			continue
+		}
+		if id, ok := fn.Recv.List[0].Type.(*ast.Ident); ok && id.Name == "scopedServer" {
+			declared[fn.Name.Name] = true
+		}
+	}
+	iface := reflect.TypeFor[tfprotov6.ProviderServer]()
+	for i := range iface.NumMethod() {
+		name := iface.Method(i).Name
+		if name != "StopProvider" && !declared[name] {
+			t.Errorf("scopedServer does not wrap %s: it runs unscoped and its request stays in memory until StopProvider", name)
+		}
+	}
+	if len(declared) < 20 {
+		t.Errorf("found %d scopedServer methods in serve.go; the parse missed them", len(declared))
+	}
 }
