@@ -22,6 +22,7 @@ type providerData struct {
 
 	mu     sync.Mutex
 	facts  map[string]cachedRead  // target+persist path -> last read in this process
+	reads  uint64                 // reads remembered so far: the order of facts
 	claims map[string]string      // user@host:port/ + sysctl key -> resource name
 	hostMu map[string]*sync.Mutex // one host operation at a time per host
 	// created: user@host:port/ + name -> persist path of an object this
@@ -53,6 +54,7 @@ func (d *providerData) supersededBy(t sshx.Target, name string) (string, bool) {
 // on the facts the refresh just read, without a second round trip.
 type cachedRead struct {
 	at   time.Time
+	seq  uint64 // order of remembering, for eviction
 	keys map[string]bool
 	res  *hostops.ReadResult
 }
@@ -70,7 +72,31 @@ func (d *providerData) remember(t sshx.Target, persistPath string, keys []string
 	for _, key := range keys {
 		k[key] = true
 	}
-	d.facts[targetKey(t)+persistPath] = cachedRead{at: time.Now(), keys: k, res: res}
+	d.reads++
+	d.facts[targetKey(t)+persistPath] = cachedRead{at: time.Now(), seq: d.reads, keys: k, res: res}
+	for len(d.facts) > maxCachedReads {
+		d.evictOldest()
+	}
+}
+
+// maxCachedReads bounds the reads kept at once. A read is reused moments
+// after it was made (the refresh's by the plan of the same resource, the
+// final plan's by its apply), so only the hosts being worked on need one;
+// unbounded, a plan process kept every host's read until it ended (a
+// 1,000-host drift repair, 1,000 reads). The oldest go first: a read evicted
+// before its use costs one more read of that host, never a wrong answer.
+const maxCachedReads = 256
+
+// evictOldest forgets the oldest cached read; d.mu is held.
+func (d *providerData) evictOldest() {
+	var oldest string
+	var seq uint64
+	for k, c := range d.facts {
+		if oldest == "" || c.seq < seq {
+			oldest, seq = k, c.seq
+		}
+	}
+	delete(d.facts, oldest)
 }
 
 // recall returns a recent read of t that covered every key in keys.
