@@ -11,8 +11,8 @@ import (
 )
 
 // ProtocolServer returns the provider's protocol-6 server: the framework's,
-// with every per-resource, per-data-source and provider RPC run in an
-// rpcctx scope, so the framework's record of each RPC's context no longer
+// with every unary RPC (provider, resources, data sources, functions,
+// ephemeral resources) run in an rpcctx scope, so the framework's record of each RPC's context no longer
 // keeps that request alive until the process ends (see package rpcctx).
 // main serves it; the acceptance tests use it, so they run the same server.
 func ProtocolServer(version string) func() tfprotov6.ProviderServer {
